@@ -1,0 +1,39 @@
+# The two commands a newcomer needs: `make run` and `make test`. Everything else is for
+# contributors. Targets share one cargo build (CARGO_TARGET_DIR may point to a cache).
+
+CARGO ?= cargo
+LISTEN ?= 127.0.0.1:8080
+DATA_DIR ?= ./data
+
+.PHONY: run test lint fmt schema bench bench-model build release clean-data help
+
+help: ## list the targets
+	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | sed 's/:.*## /\t/' | column -t -s "$$(printf '\t')"
+
+run: ## start the service on the embedded store at http://$(LISTEN)
+	$(CARGO) run --locked -p krkn-telemetry-api -- serve --listen $(LISTEN) --store local --data-dir $(DATA_DIR)
+
+test: ## install what the tests need and run them all
+	$(CARGO) test --locked --workspace --all-targets
+	$(CARGO) test --locked --workspace --doc
+
+lint: ## rustfmt and clippy, warnings are errors
+	$(CARGO) fmt --all -- --check
+	$(CARGO) clippy --locked --workspace --all-targets -- -D warnings
+
+fmt: ## format the code
+	$(CARGO) fmt --all
+
+schema: ## regenerate schema/*.json from the model types
+	UPDATE_SCHEMA=1 $(CARGO) test --locked -p krkn-telemetry-model --test schema
+
+build: ## debug build of every binary
+	$(CARGO) build --locked --workspace
+
+release: ## optimised binaries
+	$(CARGO) build --locked --workspace --release
+
+bench: bench-model ## every benchmark (slow; not part of `make test`)
+
+bench-model: ## model parse+validate+serialize against krkn-lib's own model
+	scripts/bench-model.sh
