@@ -40,6 +40,13 @@ fn phases(label: &str, bytes: &[u8], n: usize) {
 
 fn main() {
     let seed = include_bytes!("../tests/data/seed-sample.json");
+    if let Some(n) = std::env::args().nth(1).and_then(|a| a.parse().ok()) {
+        // Parse only, n times: for `valgrind --tool=callgrind`.
+        for _ in 0..n {
+            std::hint::black_box(ChaosRunTelemetry::from_json(seed).expect("parse"));
+        }
+        return;
+    }
     phases("seed", seed, 20_000);
     let large = samples::large_document(1000, 50).to_json();
     phases("large", &large, 10);

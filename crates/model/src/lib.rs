@@ -8,6 +8,7 @@
 //! - [`telemetry`], [`scenario`], [`cluster`], [`alerts`]: the document types.
 //! - [`field`]: [`Field`], the absent / `null` / set tri-state every field uses.
 //! - [`scalar`]: [`Scalar`], a value sent as a string or a number.
+//! - [`raw`]: [`RawJson`], opaque values (parameters, unknown fields) kept as their text.
 //! - [`parse`]: reading bytes, with every type error explained; [`TelemetryFile`] for files
 //!   that may be krkn's output wrapper.
 //! - [`validate`]: the filing rules and their [`Limits`], all problems reported at once.
@@ -36,6 +37,7 @@ pub mod keys;
 pub mod parameters;
 pub mod parse;
 pub mod problem;
+pub mod raw;
 pub mod samples;
 pub mod scalar;
 pub mod scenario;
@@ -53,6 +55,7 @@ pub use field::Field;
 pub use keys::{ArtifactKind, ArtifactName, KeyError, RunKey, krkn_request_id};
 pub use parse::{TelemetryFile, parse_json};
 pub use problem::{Problem, Problems};
+pub use raw::RawJson;
 pub use scalar::Scalar;
 pub use scenario::{
     AffectedNode, AffectedPod, AffectedVmi, ClusterEvent, PodsStatus, RELEVANT_EVENT_REASONS,
@@ -61,5 +64,5 @@ pub use scenario::{
 pub use telemetry::{ChaosRunOutput, ChaosRunTelemetry};
 pub use validate::Limits;
 
-/// Unknown keys of an object, kept verbatim.
-pub type Extra = serde_json::Map<String, serde_json::Value>;
+/// Unknown keys of an object, kept verbatim as JSON text.
+pub type Extra = std::collections::BTreeMap<String, RawJson>;

@@ -8,6 +8,7 @@ use serde_json::{Map, Number, Value};
 use crate::cluster::ResiliencyReport;
 use crate::field::Field;
 use crate::problem::{Path, Problems};
+use crate::raw::RawJson;
 use crate::scalar::Scalar;
 use crate::scenario::{PodsStatus, VmisStatus};
 use crate::telemetry::ChaosRunTelemetry;
@@ -147,8 +148,9 @@ impl ChaosRunTelemetry {
                     .unwrap_or("");
                 if !encoded.is_empty() {
                     match decode_parameters_base64(encoded) {
-                        Ok(parameters) => {
-                            scenario.parameters = Field::Set(parameters);
+                        Ok(mut parameters) => {
+                            anonymize_kubeconfig(&mut parameters);
+                            scenario.parameters = Field::Set(RawJson::from_value(&parameters));
                             scenario.parameters_base64 = Field::Set(String::new());
                         }
                         Err(reason) => {
@@ -157,13 +159,20 @@ impl ChaosRunTelemetry {
                         }
                     }
                 }
-                if let Some(parameters) = scenario.parameters.get_mut() {
-                    anonymize_kubeconfig(parameters);
+                if let Some(raw) = scenario.parameters.get_mut() {
+                    // Most parameters hold no kubeconfig: only those that mention one are
+                    // parsed and rewritten.
+                    if raw.text().contains("\"kubeconfig\"") {
+                        let mut parameters = raw.to_value();
+                        if anonymize_kubeconfig(&mut parameters) > 0 {
+                            *raw = RawJson::from_value(&parameters);
+                        }
+                    }
                 }
                 scenario.parameters_base64.fill_missing(String::new);
                 scenario
                     .parameters
-                    .fill_missing(|| Value::Object(Map::new()));
+                    .fill_missing(|| RawJson::from_value(&Value::Object(Map::new())));
                 scenario
                     .affected_pods
                     .fill_missing_or_null(PodsStatus::default);

@@ -24,7 +24,7 @@ pub fn large_document(scenarios: usize, events: usize) -> ChaosRunTelemetry {
                 scenario_type: Field::Set("pod_disruption_scenarios".to_owned()),
                 exit_status: Field::Set(0),
                 parameters_base64: Field::Set(String::new()),
-                parameters: Field::Set(scenario_parameters(i)),
+                parameters: Field::Set(scenario_parameters(i).into()),
                 affected_pods: Field::Set(PodsStatus {
                     recovered: Field::Set((0..5).map(|p| recovered_pod(i, p)).collect()),
                     unrecovered: Field::Set(Vec::new()),
@@ -78,7 +78,8 @@ pub fn large_document(scenarios: usize, events: usize) -> ChaosRunTelemetry {
         job_status: Field::Set(true),
         ..Default::default()
     };
-    doc.extra.insert("failed_alerts".to_owned(), json!([]));
+    doc.extra
+        .insert("failed_alerts".to_owned(), json!([]).into());
     doc
 }
 

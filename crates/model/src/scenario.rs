@@ -1,6 +1,8 @@
 //! One chaos scenario of a run and what it did to the cluster.
 
-use serde_json::{Number, Value};
+use serde_json::Number;
+
+use crate::raw::RawJson;
 
 use crate::shape::krkn_object;
 
@@ -20,7 +22,7 @@ krkn_object! {
         /// Base64 of the scenario YAML; decoded into `parameters` and blanked on filing.
         parameters_base64: String = "parameters_base64",
         /// The scenario parameters as JSON (any shape; krkn sends the parsed scenario file).
-        parameters: Value = "parameters",
+        parameters: RawJson = "parameters",
         /// Pods the scenario disrupted and whether they came back.
         affected_pods: PodsStatus = "affected_pods",
         /// KubeVirt VMIs the scenario disrupted and whether they came back.

@@ -68,7 +68,7 @@ leaf_shape! {
     Scalar => "a string or a number",
 }
 
-impl Shape for Value {
+impl Shape for crate::raw::RawJson {
     fn check(_value: &Value, _path: &Path<'_>, _problems: &mut Problems) {}
 }
 
@@ -185,7 +185,7 @@ macro_rules! krkn_object {
                                     }
                                 )*
                                 Key::Other(name) => {
-                                    let value: ::serde_json::Value = map.next_value()?;
+                                    let value: crate::raw::RawJson = map.next_value()?;
                                     if out.extra.insert(name.clone(), value).is_some() {
                                         return Err(<A::Error as ::serde::de::Error>::custom(
                                             format_args!("duplicate field `{name}`"),

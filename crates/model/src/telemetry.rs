@@ -2,12 +2,11 @@
 
 use std::collections::BTreeMap;
 
-use serde_json::Value;
-
 use crate::alerts::ChaosRunAlertSummary;
 use crate::cluster::{
     AlertEvaluation, HealthCheck, NodeInfo, ObjectStateCheck, ResiliencyReport, Taint, VirtCheck,
 };
+use crate::raw::RawJson;
 use crate::scalar::Scalar;
 use crate::scenario::ScenarioTelemetry;
 use crate::shape::krkn_object;
@@ -60,7 +59,7 @@ krkn_object! {
         /// Whether IPsec is on.
         ipsec_enabled: bool = "ipsec_enabled",
         /// Error log entries krkn collected during the run.
-        error_logs: Vec<Value> = "error_logs",
+        error_logs: Vec<RawJson> = "error_logs",
         /// krkn's resiliency score for the run.
         overall_resiliency_report: ResiliencyReport = "overall_resiliency_report",
         /// Prometheus alerts evaluated during the run (krkn-lib 7).

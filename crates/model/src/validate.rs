@@ -15,7 +15,7 @@
 //!
 //! Unknown fields are never checked: they belong to newer senders and are kept as they are.
 
-use serde_json::{Number, Value};
+use serde_json::Number;
 
 use crate::cluster::{
     AlertEvaluation, HealthCheck, NodeInfo, ObjectStateCheck, ResiliencyReport, Taint, VirtCheck,
@@ -239,11 +239,11 @@ impl Checker<'_> {
                     &parameters_path,
                     "is missing (send parameters or parameters_base64)",
                 ),
-                Field::Null | Field::Set(Value::Null) => self.problems.at(
+                Field::Null => self.problems.at(
                     &parameters_path,
                     "must not be null (send parameters or parameters_base64)",
                 ),
-                Field::Set(Value::String(s)) if s.is_empty() => self.problems.at(
+                Field::Set(raw) if raw.is_empty_string() => self.problems.at(
                     &parameters_path,
                     "must not be empty (send parameters or parameters_base64)",
                 ),

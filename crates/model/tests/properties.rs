@@ -52,8 +52,7 @@ fn json_value() -> impl Strategy<Value = Value> {
 
 /// Unknown keys: prefixed so they never collide with a known one.
 fn extra() -> impl Strategy<Value = Extra> {
-    prop::collection::btree_map("x_[a-z]{1,8}", json_value(), 0..2)
-        .prop_map(|m| m.into_iter().collect())
+    prop::collection::btree_map("x_[a-z]{1,8}", json_value().prop_map(RawJson::from), 0..2)
 }
 
 fn scalar() -> impl Strategy<Value = Scalar> {
@@ -184,9 +183,11 @@ fn scenario() -> impl Strategy<Value = ScenarioTelemetry> {
             Just(Field::Null),
             Just(Field::Set(String::new()))
         ],
-        json_value().prop_filter("parameters must not be null or empty", |v| {
-            !v.is_null() && v != &Value::from("")
-        }),
+        json_value()
+            .prop_filter("parameters must not be null or empty", |v| {
+                !v.is_null() && v != &Value::from("")
+            })
+            .prop_map(RawJson::from),
         field(pods()),
         field(vmis()),
         field(prop::collection::vec(node(), 0..2)),
@@ -382,7 +383,10 @@ fn document() -> impl Strategy<Value = ChaosRunTelemetry> {
             field(any::<bool>()),
             field(any::<bool>()),
         ),
-        field(prop::collection::vec(json_value(), 0..3)),
+        field(prop::collection::vec(
+            json_value().prop_map(RawJson::from),
+            0..3,
+        )),
         field(resiliency()),
         extra(),
     );

@@ -131,7 +131,7 @@ fn normalize_decodes_parameters_base64_and_anonymizes_kubeconfig() {
         scenario.parameters_base64.get().map(String::as_str),
         Some("")
     );
-    let params = scenario.parameters.get().expect("parameters");
+    let params = scenario.parameters.get().expect("parameters").to_value();
     assert_eq!(params[0]["id"], "kill-pods");
     assert_eq!(params[0]["config"]["kubeconfig"], "anonymized");
     assert!(

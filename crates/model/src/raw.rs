@@ -1,0 +1,97 @@
+//! `RawJson`: a JSON value kept as the exact text the sender wrote.
+//!
+//! Scenario parameters, error logs and unknown fields are opaque to this service: it stores
+//! them, it never interprets them. Keeping them as text instead of a `Value` tree means one
+//! allocation instead of one per node when parsing, and byte-exact output (a 30-digit integer
+//! or `1.50` comes back as written, where a `Value` would turn them into floats).
+
+use std::borrow::Cow;
+use std::fmt;
+
+use schemars::{JsonSchema, Schema, SchemaGenerator};
+use serde::{Deserialize, Deserializer, Serialize, Serializer};
+use serde_json::Value;
+use serde_json::value::RawValue;
+
+/// A JSON value held as its text.
+#[derive(Clone)]
+pub struct RawJson(Box<RawValue>);
+
+impl RawJson {
+    /// Renders a `Value` (compact).
+    pub fn from_value(value: &Value) -> Self {
+        // A `Value` always renders to valid JSON.
+        RawJson(serde_json::value::to_raw_value(value).unwrap_or_else(|_| null_raw()))
+    }
+
+    /// The JSON text, exactly as received.
+    pub fn text(&self) -> &str {
+        self.0.get()
+    }
+
+    /// Parses the text into a `Value` (it was valid JSON when it was stored).
+    pub fn to_value(&self) -> Value {
+        serde_json::from_str(self.0.get()).unwrap_or(Value::Null)
+    }
+
+    /// True for the JSON string `""`.
+    pub fn is_empty_string(&self) -> bool {
+        self.0.get() == "\"\""
+    }
+}
+
+fn null_raw() -> Box<RawValue> {
+    RawValue::from_string("null".to_owned()).unwrap_or_else(|_| unreachable!("null is JSON"))
+}
+
+impl Default for RawJson {
+    fn default() -> Self {
+        RawJson(null_raw())
+    }
+}
+
+/// Equal when the texts are equal, or else when they hold the same JSON value (whitespace and
+/// key order do not matter; the slow comparison runs only when the texts differ).
+impl PartialEq for RawJson {
+    fn eq(&self, other: &Self) -> bool {
+        self.0.get() == other.0.get() || self.to_value() == other.to_value()
+    }
+}
+
+impl fmt::Debug for RawJson {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(self.0.get())
+    }
+}
+
+impl From<Value> for RawJson {
+    fn from(value: Value) -> Self {
+        RawJson::from_value(&value)
+    }
+}
+
+impl Serialize for RawJson {
+    fn serialize<S: Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
+        self.0.serialize(serializer)
+    }
+}
+
+impl<'de> Deserialize<'de> for RawJson {
+    fn deserialize<D: Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
+        Box::<RawValue>::deserialize(deserializer).map(RawJson)
+    }
+}
+
+impl JsonSchema for RawJson {
+    fn inline_schema() -> bool {
+        true
+    }
+
+    fn schema_name() -> Cow<'static, str> {
+        "AnyValue".into()
+    }
+
+    fn json_schema(_generator: &mut SchemaGenerator) -> Schema {
+        Schema::default()
+    }
+}
