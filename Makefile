@@ -17,9 +17,10 @@ test: ## install what the tests need and run them all
 	$(CARGO) test --locked --workspace --all-targets
 	$(CARGO) test --locked --workspace --doc
 
-lint: ## rustfmt and clippy, warnings are errors
+lint: ## rustfmt, clippy (warnings are errors) and cfn-lint on the SAM template
 	$(CARGO) fmt --all -- --check
 	$(CARGO) clippy --locked --workspace --all-targets -- -D warnings
+	scripts/lint-infra.sh
 
 fmt: ## format the code
 	$(CARGO) fmt --all

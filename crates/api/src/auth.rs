@@ -1,0 +1,266 @@
+//! Users, roles and HTTP Basic authentication.
+//!
+//! Passwords are stored only as argon2id PHC strings and checked by argon2 (constant time).
+//! A hash costs tens of milliseconds by design, so recent successful checks are remembered in
+//! a bounded cache keyed by a SHA-256 of (name, password, stored hash): a warm Lambda does not
+//! pay the hash on every request, and a password change invalidates the entry by itself.
+
+use std::collections::HashMap;
+use std::sync::{Arc, Mutex};
+use std::time::{Duration, Instant};
+
+use argon2::Argon2;
+use argon2::password_hash::rand_core::{OsRng, RngCore};
+use argon2::password_hash::{PasswordHash, PasswordHasher, PasswordVerifier, SaltString};
+use axum::http::HeaderMap;
+use base64::Engine;
+use sha2::{Digest, Sha256};
+use subtle::ConstantTimeEq;
+
+use crate::error::ApiError;
+use crate::store::{LocalStore, StoreError, UserRecord};
+
+/// What a user may do.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord)]
+pub enum Role {
+    /// Send telemetry and get upload links.
+    Uploader,
+    /// Browse and download.
+    Reader,
+    /// Everything, including user management.
+    Admin,
+}
+
+impl Role {
+    /// Parses `uploader`, `reader` or `admin`.
+    pub fn parse(text: &str) -> Option<Role> {
+        match text {
+            "uploader" => Some(Role::Uploader),
+            "reader" => Some(Role::Reader),
+            "admin" => Some(Role::Admin),
+            _ => None,
+        }
+    }
+
+    /// The stored name of the role.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Role::Uploader => "uploader",
+            Role::Reader => "reader",
+            Role::Admin => "admin",
+        }
+    }
+}
+
+/// An authenticated user.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct User {
+    /// Login name.
+    pub name: String,
+    /// What the user may do.
+    pub role: Role,
+    /// Groups the user may touch; `None` means all (`*`).
+    pub groups: Option<Vec<String>>,
+}
+
+impl User {
+    /// True when the user may touch `group`.
+    pub fn may_access(&self, group: &str) -> bool {
+        self.groups
+            .as_ref()
+            .is_none_or(|groups| groups.iter().any(|g| g == group))
+    }
+
+    /// Checks that the user may upload to `group` (uploaders and admins).
+    pub fn require_upload(&self, group: &str) -> Result<(), ApiError> {
+        if !matches!(self.role, Role::Uploader | Role::Admin) {
+            return Err(ApiError::Forbidden(format!(
+                "user {} may not upload (role {})",
+                self.name,
+                self.role.as_str()
+            )));
+        }
+        self.require_group(group)
+    }
+
+    /// Checks that the user may read `group` (readers and admins).
+    pub fn require_read(&self, group: Option<&str>) -> Result<(), ApiError> {
+        if !matches!(self.role, Role::Reader | Role::Admin) {
+            return Err(ApiError::Forbidden(format!(
+                "user {} may not browse (role {})",
+                self.name,
+                self.role.as_str()
+            )));
+        }
+        group.map_or(Ok(()), |g| self.require_group(g))
+    }
+
+    fn require_group(&self, group: &str) -> Result<(), ApiError> {
+        if self.may_access(group) {
+            Ok(())
+        } else {
+            Err(ApiError::Forbidden(format!(
+                "user {} has no access to group {group}",
+                self.name
+            )))
+        }
+    }
+}
+
+/// Parses a stored groups list (`*` or `a,b`).
+fn parse_groups(text: &str) -> Option<Vec<String>> {
+    if text.trim() == "*" {
+        None
+    } else {
+        Some(
+            text.split(',')
+                .map(str::trim)
+                .filter(|g| !g.is_empty())
+                .map(str::to_owned)
+                .collect(),
+        )
+    }
+}
+
+/// Hashes a password with argon2id and a random salt.
+pub fn hash_password(password: &str) -> Result<String, argon2::password_hash::Error> {
+    let salt = SaltString::generate(&mut OsRng);
+    Ok(Argon2::default()
+        .hash_password(password.as_bytes(), &salt)?
+        .to_string())
+}
+
+/// A random password for the first admin: 24 characters from a URL-safe alphabet.
+pub fn random_password() -> String {
+    let mut bytes = [0u8; 18];
+    OsRng.fill_bytes(&mut bytes);
+    base64::engine::general_purpose::URL_SAFE_NO_PAD.encode(bytes)
+}
+
+/// Builds the stored record of a new user, checking the role and groups.
+pub fn new_user(
+    name: &str,
+    role: &str,
+    groups: &str,
+    password: &str,
+) -> Result<UserRecord, String> {
+    krkn_telemetry_model::keys::validate_segment(name, "user name").map_err(|e| e.to_string())?;
+    let role = Role::parse(role)
+        .ok_or_else(|| format!("unknown role {role:?}: use uploader, reader or admin"))?;
+    if groups.trim() != "*" {
+        for group in groups.split(',').map(str::trim).filter(|g| !g.is_empty()) {
+            krkn_telemetry_model::keys::validate_segment(group, "group")
+                .map_err(|e| e.to_string())?;
+        }
+    }
+    if password.chars().count() < 8 {
+        return Err("the password must have at least 8 characters".to_owned());
+    }
+    let password_hash =
+        hash_password(password).map_err(|e| format!("cannot hash the password: {e}"))?;
+    Ok(UserRecord {
+        name: name.to_owned(),
+        role: role.as_str().to_owned(),
+        groups: groups.trim().to_owned(),
+        password_hash,
+    })
+}
+
+const CACHE_CAPACITY: usize = 1024;
+const CACHE_TTL: Duration = Duration::from_secs(300);
+
+/// Checks credentials against the user store, with the bounded cache described above.
+pub struct Authenticator {
+    store: Arc<LocalStore>,
+    cache: Mutex<HashMap<String, ([u8; 32], Instant)>>,
+}
+
+impl Authenticator {
+    /// An authenticator over the given user store.
+    pub fn new(store: Arc<LocalStore>) -> Self {
+        Authenticator {
+            store,
+            cache: Mutex::new(HashMap::new()),
+        }
+    }
+
+    /// The user named by the request's Basic credentials, or 401.
+    pub async fn authenticate(self: &Arc<Self>, headers: &HeaderMap) -> Result<User, ApiError> {
+        let (name, password) = basic_credentials(headers)?;
+        let this = Arc::clone(self);
+        tokio::task::spawn_blocking(move || this.check(&name, &password))
+            .await
+            .map_err(|e| ApiError::Store(StoreError::Task(e.to_string())))?
+    }
+
+    fn check(&self, name: &str, password: &str) -> Result<User, ApiError> {
+        let record = self
+            .store
+            .get_user(name)?
+            .ok_or(ApiError::Unauthenticated("unknown user or wrong password"))?;
+        let role = Role::parse(&record.role)
+            .ok_or(ApiError::Unauthenticated("unknown user or wrong password"))?;
+        let user = User {
+            name: record.name.clone(),
+            role,
+            groups: parse_groups(&record.groups),
+        };
+        let fingerprint: [u8; 32] = Sha256::new()
+            .chain_update(name.as_bytes())
+            .chain_update([0])
+            .chain_update(password.as_bytes())
+            .chain_update([0])
+            .chain_update(record.password_hash.as_bytes())
+            .finalize()
+            .into();
+        {
+            let cache = self.cache.lock().unwrap_or_else(|p| p.into_inner());
+            if let Some((cached, at)) = cache.get(name)
+                && at.elapsed() < CACHE_TTL
+                && bool::from(cached.ct_eq(&fingerprint))
+            {
+                return Ok(user);
+            }
+        }
+        let parsed = PasswordHash::new(&record.password_hash)
+            .map_err(|_| ApiError::Unauthenticated("unknown user or wrong password"))?;
+        Argon2::default()
+            .verify_password(password.as_bytes(), &parsed)
+            .map_err(|_| ApiError::Unauthenticated("unknown user or wrong password"))?;
+        let mut cache = self.cache.lock().unwrap_or_else(|p| p.into_inner());
+        if cache.len() >= CACHE_CAPACITY {
+            cache.retain(|_, (_, at)| at.elapsed() < CACHE_TTL);
+            if cache.len() >= CACHE_CAPACITY {
+                cache.clear();
+            }
+        }
+        cache.insert(name.to_owned(), (fingerprint, Instant::now()));
+        Ok(user)
+    }
+}
+
+fn basic_credentials(headers: &HeaderMap) -> Result<(String, String), ApiError> {
+    let value = headers
+        .get(axum::http::header::AUTHORIZATION)
+        .ok_or(ApiError::Unauthenticated("send HTTP Basic credentials"))?;
+    let text = value
+        .to_str()
+        .map_err(|_| ApiError::Unauthenticated("malformed Authorization header"))?;
+    let (scheme, encoded) = text
+        .split_once(' ')
+        .ok_or(ApiError::Unauthenticated("malformed Authorization header"))?;
+    if !scheme.eq_ignore_ascii_case("basic") {
+        return Err(ApiError::Unauthenticated(
+            "only HTTP Basic authentication is supported",
+        ));
+    }
+    let decoded = base64::engine::general_purpose::STANDARD
+        .decode(encoded.trim())
+        .map_err(|_| ApiError::Unauthenticated("malformed Basic credentials"))?;
+    let decoded = String::from_utf8(decoded)
+        .map_err(|_| ApiError::Unauthenticated("malformed Basic credentials"))?;
+    let (name, password) = decoded
+        .split_once(':')
+        .ok_or(ApiError::Unauthenticated("malformed Basic credentials"))?;
+    Ok((name.to_owned(), password.to_owned()))
+}

@@ -1,0 +1,19 @@
+//! The krkn telemetry ingestion service.
+//!
+//! One axum [`Router`](axum::Router) holds every route ([`routes`]); it runs as a standalone
+//! server today and as an AWS Lambda with the API issue's next steps. Modules:
+//! - [`config`]: settings read once from the environment and flags.
+//! - [`auth`]: users, roles, argon2id password hashes, HTTP Basic.
+//! - [`store`]: where documents and the run index live (the embedded store today).
+//! - [`routes`]: krkn's protocol (`POST /telemetry`, `GET /navigate/...`) plus `/healthz`.
+//! - [`error`]: every failure as a status code and a message that names the problem.
+
+pub mod auth;
+pub mod config;
+pub mod error;
+pub mod routes;
+pub mod store;
+
+pub use config::ApiConfig;
+pub use error::ApiError;
+pub use routes::{AppState, router};

@@ -1,0 +1,154 @@
+//! `POST /telemetry?request_id=<ID>&telemetry_group=<GROUP>`: file a run document.
+//!
+//! Order of writes: the document first (a conditional write that never overwrites), then the
+//! index, so an index entry never points at a missing document. A retry after an index failure
+//! finds the identical document and indexes it again; a different document is a 409.
+
+use std::collections::HashMap;
+
+use axum::body::Bytes;
+use axum::extract::{Query, State};
+use axum::http::{HeaderMap, StatusCode, header};
+use krkn_telemetry_model::{ChaosRunTelemetry, Problems, RunKey};
+use sha2::{Digest, Sha256};
+
+use super::AppState;
+use crate::error::ApiError;
+use crate::store::{PutOutcome, RunRecord, ScenarioRecord};
+
+/// Files one telemetry document.
+pub async fn post_telemetry(
+    State(state): State<AppState>,
+    Query(query): Query<HashMap<String, String>>,
+    headers: HeaderMap,
+    body: Bytes,
+) -> Result<(StatusCode, String), ApiError> {
+    let user = state.auth.authenticate(&headers).await?;
+    let request_id = required(&query, "request_id")?;
+    let group = query
+        .get("telemetry_group")
+        .map(String::as_str)
+        .unwrap_or("");
+    if !query.contains_key("telemetry_group") {
+        return Err(ApiError::MissingParameter("telemetry_group"));
+    }
+    require_json(&headers)?;
+    let key = RunKey::new(group, request_id)?;
+    user.require_upload(key.group())?;
+
+    let document = prepare(&body)?;
+    let stored = serde_json::to_vec_pretty(&document).unwrap_or_default();
+    let record = run_record(&key, &document, &stored);
+    let object_key = key.telemetry_key();
+
+    let outcome = state
+        .blocking({
+            let object_key = object_key.clone();
+            let stored = stored.clone();
+            move |store| {
+                let outcome = store.put_if_absent(&object_key, &stored)?;
+                let existing = match outcome {
+                    PutOutcome::Created => None,
+                    PutOutcome::AlreadyExists => store.get(&object_key)?,
+                };
+                Ok((outcome, existing))
+            }
+        })
+        .await?;
+    let message = match outcome {
+        (PutOutcome::Created, _) => format!("record {object_key} created"),
+        (PutOutcome::AlreadyExists, Some(existing)) if existing == stored => {
+            format!("record {object_key} already filed with the same content")
+        }
+        _ => return Err(ApiError::Conflict(object_key)),
+    };
+    state
+        .blocking(move |store| store.index_run(&record))
+        .await?;
+    tracing::info!(run = %key, user = %user.name, "telemetry filed");
+    Ok((StatusCode::OK, message))
+}
+
+fn required<'q>(
+    query: &'q HashMap<String, String>,
+    name: &'static str,
+) -> Result<&'q str, ApiError> {
+    match query.get(name).map(String::as_str) {
+        Some(value) if !value.is_empty() => Ok(value),
+        _ => Err(ApiError::MissingParameter(name)),
+    }
+}
+
+/// `application/json`, with or without parameters, in any case; krkn sends exactly that.
+fn require_json(headers: &HeaderMap) -> Result<(), ApiError> {
+    let content_type = headers
+        .get(header::CONTENT_TYPE)
+        .map(|v| String::from_utf8_lossy(v.as_bytes()).into_owned());
+    let essence = content_type
+        .as_deref()
+        .unwrap_or("")
+        .split(';')
+        .next()
+        .unwrap_or("")
+        .trim()
+        .to_ascii_lowercase();
+    if essence == "application/json" {
+        Ok(())
+    } else {
+        Err(ApiError::UnsupportedMediaType(
+            content_type.unwrap_or_else(|| "(none)".to_owned()),
+        ))
+    }
+}
+
+/// Parse, normalise (decode parameters, anonymise kubeconfigs, fill defaults), validate.
+fn prepare(body: &[u8]) -> Result<ChaosRunTelemetry, ApiError> {
+    let mut document = ChaosRunTelemetry::from_json(body).map_err(ApiError::InvalidDocument)?;
+    let mut problems = document.normalize().err().unwrap_or_default();
+    if let Err(more) = document.validate() {
+        for problem in more {
+            if !problems.0.contains(&problem) {
+                problems.0.push(problem);
+            }
+        }
+    }
+    if problems.is_empty() {
+        Ok(document)
+    } else {
+        Err(ApiError::InvalidDocument(Problems(problems.0)))
+    }
+}
+
+fn run_record(key: &RunKey, document: &ChaosRunTelemetry, stored: &[u8]) -> RunRecord {
+    let text =
+        |field: &krkn_telemetry_model::Field<String>| field.get().cloned().unwrap_or_default();
+    let scenarios = document
+        .scenarios
+        .get()
+        .map(|list| {
+            list.iter()
+                .enumerate()
+                .map(|(index, s)| ScenarioRecord {
+                    index: index as u32,
+                    scenario: text(&s.scenario),
+                    scenario_type: text(&s.scenario_type),
+                    exit_status: s.exit_status.get().copied(),
+                    start_timestamp: s.start_timestamp.get().and_then(|n| n.as_f64()),
+                    end_timestamp: s.end_timestamp.get().and_then(|n| n.as_f64()),
+                })
+                .collect()
+        })
+        .unwrap_or_default();
+    RunRecord {
+        group: key.group().to_owned(),
+        request_id: key.request_id().to_owned(),
+        run_uuid: text(&document.run_uuid),
+        filed_at: chrono::Utc::now().to_rfc3339_opts(chrono::SecondsFormat::Secs, true),
+        cluster_version: text(&document.cluster_version),
+        cloud_infrastructure: text(&document.cloud_infrastructure),
+        job_status: document.job_status.get().copied(),
+        document_sha256: hex::encode(Sha256::digest(stored)),
+        document_bytes: stored.len() as u64,
+        scenarios,
+    }
+}

@@ -1,0 +1,296 @@
+//! The embedded store: objects as files under `<data>/objects/`, the run index and users in
+//! SQLite at `<data>/index.sqlite`. Needs no account and nothing installed.
+//!
+//! Writes are atomic: an object is written to a temporary file, synced, then hard-linked into
+//! place, which fails if the object exists, so a conditional write can never overwrite.
+
+use std::fs;
+use std::io::Write;
+use std::path::{Component, Path, PathBuf};
+use std::sync::Mutex;
+use std::time::SystemTime;
+
+use rusqlite::{Connection, OptionalExtension, params};
+
+use super::{ListEntry, PutOutcome, RunRecord, StoreError, UserRecord};
+
+/// The embedded store rooted at a data directory.
+pub struct LocalStore {
+    objects: PathBuf,
+    index: Mutex<Connection>,
+}
+
+fn io<'a>(action: &'static str, path: &'a Path) -> impl FnOnce(std::io::Error) -> StoreError + 'a {
+    move |source| StoreError::Io {
+        action,
+        path: path.display().to_string(),
+        source,
+    }
+}
+
+impl LocalStore {
+    /// Opens (creating if needed) the store in `data_dir`.
+    pub fn open(data_dir: &Path) -> Result<Self, StoreError> {
+        let objects = data_dir.join("objects");
+        fs::create_dir_all(&objects).map_err(io("create", &objects))?;
+        fs::create_dir_all(data_dir.join("tmp")).map_err(io("create", data_dir))?;
+        let connection = Connection::open(data_dir.join("index.sqlite"))?;
+        connection.execute_batch(
+            "PRAGMA journal_mode = WAL;
+             PRAGMA synchronous = NORMAL;
+             CREATE TABLE IF NOT EXISTS runs (
+                 grp TEXT NOT NULL, request_id TEXT NOT NULL, run_uuid TEXT NOT NULL,
+                 filed_at TEXT NOT NULL, cluster_version TEXT NOT NULL,
+                 cloud_infrastructure TEXT NOT NULL, job_status INTEGER,
+                 document_sha256 TEXT NOT NULL, document_bytes INTEGER NOT NULL,
+                 PRIMARY KEY (grp, request_id));
+             CREATE INDEX IF NOT EXISTS runs_by_time ON runs (filed_at);
+             CREATE TABLE IF NOT EXISTS scenarios (
+                 grp TEXT NOT NULL, request_id TEXT NOT NULL, idx INTEGER NOT NULL,
+                 scenario TEXT NOT NULL, scenario_type TEXT NOT NULL, exit_status INTEGER,
+                 start_timestamp REAL, end_timestamp REAL,
+                 PRIMARY KEY (grp, request_id, idx));
+             CREATE INDEX IF NOT EXISTS scenarios_by_type ON scenarios (scenario_type, start_timestamp);
+             CREATE TABLE IF NOT EXISTS users (
+                 name TEXT PRIMARY KEY, role TEXT NOT NULL, groups TEXT NOT NULL,
+                 password_hash TEXT NOT NULL);",
+        )?;
+        Ok(LocalStore {
+            objects,
+            index: Mutex::new(connection),
+        })
+    }
+
+    fn index(&self) -> std::sync::MutexGuard<'_, Connection> {
+        // A panic while holding the lock leaves SQLite consistent (transactions); keep going.
+        self.index
+            .lock()
+            .unwrap_or_else(|poisoned| poisoned.into_inner())
+    }
+
+    /// The file of an object key; refuses anything but plain relative segments.
+    fn object_path(&self, key: &str) -> Result<PathBuf, StoreError> {
+        let relative = Path::new(key);
+        let plain = !key.is_empty()
+            && relative.components().all(
+                |c| matches!(c, Component::Normal(s) if !s.to_string_lossy().starts_with('.')),
+            );
+        if !plain {
+            return Err(StoreError::BadKey(key.to_owned()));
+        }
+        Ok(self.objects.join(relative))
+    }
+
+    /// Writes `bytes` under `key` unless an object is already there.
+    pub fn put_if_absent(&self, key: &str, bytes: &[u8]) -> Result<PutOutcome, StoreError> {
+        let path = self.object_path(key)?;
+        if path.exists() {
+            return Ok(PutOutcome::AlreadyExists);
+        }
+        let parent = path.parent().unwrap_or(&self.objects);
+        fs::create_dir_all(parent).map_err(io("create", parent))?;
+        let tmp_dir = self.objects.with_file_name("tmp");
+        let tmp = tmp_dir.join(format!(
+            "{}-{}.part",
+            std::process::id(),
+            SystemTime::now()
+                .duration_since(SystemTime::UNIX_EPOCH)
+                .map(|d| d.as_nanos())
+                .unwrap_or_default()
+        ));
+        let result = (|| {
+            let mut file = fs::File::create(&tmp).map_err(io("create", &tmp))?;
+            file.write_all(bytes).map_err(io("write", &tmp))?;
+            file.sync_all().map_err(io("sync", &tmp))?;
+            match fs::hard_link(&tmp, &path) {
+                Ok(()) => Ok(PutOutcome::Created),
+                Err(e) if e.kind() == std::io::ErrorKind::AlreadyExists => {
+                    Ok(PutOutcome::AlreadyExists)
+                }
+                Err(e) => Err(io("link", &path)(e)),
+            }
+        })();
+        let _ = fs::remove_file(&tmp);
+        result
+    }
+
+    /// Reads an object.
+    pub fn get(&self, key: &str) -> Result<Option<Vec<u8>>, StoreError> {
+        let path = self.object_path(key)?;
+        match fs::read(&path) {
+            Ok(bytes) => Ok(Some(bytes)),
+            Err(e) if e.kind() == std::io::ErrorKind::NotFound => Ok(None),
+            Err(e) => Err(io("read", &path)(e)),
+        }
+    }
+
+    /// Lists one folder level under `prefix` (`""`, `group/` or `group/run/`), sorted by name,
+    /// starting after `start_after` and returning at most `limit` entries.
+    pub fn list(
+        &self,
+        prefix: &str,
+        start_after: Option<&str>,
+        limit: usize,
+    ) -> Result<Vec<ListEntry>, StoreError> {
+        let dir = if prefix.is_empty() {
+            self.objects.clone()
+        } else {
+            self.object_path(prefix.trim_end_matches('/'))?
+        };
+        let reader = match fs::read_dir(&dir) {
+            Ok(reader) => reader,
+            Err(e) if e.kind() == std::io::ErrorKind::NotFound => return Ok(Vec::new()),
+            Err(e) => return Err(io("list", &dir)(e)),
+        };
+        let mut entries = Vec::new();
+        for entry in reader {
+            let entry = entry.map_err(io("list", &dir))?;
+            let name = entry.file_name().to_string_lossy().into_owned();
+            if start_after.is_some_and(|after| name.as_str() <= after) {
+                continue;
+            }
+            let meta = entry.metadata().map_err(io("stat", &dir))?;
+            entries.push(if meta.is_dir() {
+                ListEntry {
+                    path: name,
+                    kind: "folder",
+                    size: 0,
+                    modified: String::new(),
+                }
+            } else {
+                let modified = meta
+                    .modified()
+                    .ok()
+                    .map(chrono_like_rfc3339)
+                    .unwrap_or_default();
+                ListEntry {
+                    path: name,
+                    kind: "file",
+                    size: meta.len(),
+                    modified,
+                }
+            });
+        }
+        entries.sort_by(|a, b| a.path.cmp(&b.path));
+        entries.truncate(limit);
+        Ok(entries)
+    }
+
+    /// Adds or replaces the index entries of a run (one row per run, one per scenario).
+    pub fn index_run(&self, run: &RunRecord) -> Result<(), StoreError> {
+        let mut db = self.index();
+        let tx = db.transaction()?;
+        tx.execute(
+            "INSERT OR REPLACE INTO runs VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9)",
+            params![
+                run.group,
+                run.request_id,
+                run.run_uuid,
+                run.filed_at,
+                run.cluster_version,
+                run.cloud_infrastructure,
+                run.job_status,
+                run.document_sha256,
+                run.document_bytes as i64
+            ],
+        )?;
+        tx.execute(
+            "DELETE FROM scenarios WHERE grp = ?1 AND request_id = ?2",
+            params![run.group, run.request_id],
+        )?;
+        for s in &run.scenarios {
+            tx.execute(
+                "INSERT INTO scenarios VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8)",
+                params![
+                    run.group,
+                    run.request_id,
+                    s.index,
+                    s.scenario,
+                    s.scenario_type,
+                    s.exit_status,
+                    s.start_timestamp,
+                    s.end_timestamp
+                ],
+            )?;
+        }
+        tx.commit()?;
+        Ok(())
+    }
+
+    /// Number of indexed runs and scenarios of a run key (for tests and tooling).
+    pub fn run_counts(&self, group: &str, request_id: &str) -> Result<(u64, u64), StoreError> {
+        let db = self.index();
+        let runs: u64 = db.query_row(
+            "SELECT COUNT(*) FROM runs WHERE grp = ?1 AND request_id = ?2",
+            params![group, request_id],
+            |r| r.get(0),
+        )?;
+        let scenarios: u64 = db.query_row(
+            "SELECT COUNT(*) FROM scenarios WHERE grp = ?1 AND request_id = ?2",
+            params![group, request_id],
+            |r| r.get(0),
+        )?;
+        Ok((runs, scenarios))
+    }
+
+    /// Reads a user.
+    pub fn get_user(&self, name: &str) -> Result<Option<UserRecord>, StoreError> {
+        let db = self.index();
+        Ok(db
+            .query_row(
+                "SELECT name, role, groups, password_hash FROM users WHERE name = ?1",
+                params![name],
+                |r| {
+                    Ok(UserRecord {
+                        name: r.get(0)?,
+                        role: r.get(1)?,
+                        groups: r.get(2)?,
+                        password_hash: r.get(3)?,
+                    })
+                },
+            )
+            .optional()?)
+    }
+
+    /// Creates or replaces a user.
+    pub fn put_user(&self, user: &UserRecord) -> Result<(), StoreError> {
+        self.index().execute(
+            "INSERT OR REPLACE INTO users VALUES (?1, ?2, ?3, ?4)",
+            params![user.name, user.role, user.groups, user.password_hash],
+        )?;
+        Ok(())
+    }
+
+    /// Removes a user; true when one was removed.
+    pub fn remove_user(&self, name: &str) -> Result<bool, StoreError> {
+        Ok(self
+            .index()
+            .execute("DELETE FROM users WHERE name = ?1", params![name])?
+            > 0)
+    }
+
+    /// Every user, by name.
+    pub fn list_users(&self) -> Result<Vec<UserRecord>, StoreError> {
+        let db = self.index();
+        let mut statement =
+            db.prepare("SELECT name, role, groups, password_hash FROM users ORDER BY name")?;
+        let rows = statement.query_map([], |r| {
+            Ok(UserRecord {
+                name: r.get(0)?,
+                role: r.get(1)?,
+                groups: r.get(2)?,
+                password_hash: r.get(3)?,
+            })
+        })?;
+        Ok(rows.collect::<Result<_, _>>()?)
+    }
+}
+
+/// RFC 3339 UTC with seconds, from a file time.
+fn chrono_like_rfc3339(time: SystemTime) -> String {
+    let secs = time
+        .duration_since(SystemTime::UNIX_EPOCH)
+        .map(|d| d.as_secs())
+        .unwrap_or(0);
+    crate::routes::rfc3339(secs as i64)
+}

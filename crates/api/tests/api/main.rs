@@ -1,0 +1,6 @@
+//! The API's behavioural tests on the embedded store, compiled as one binary.
+//! Each test gets its own data directory and router (`spawn_app`).
+
+mod helpers;
+mod navigate;
+mod telemetry;

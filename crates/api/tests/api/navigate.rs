@@ -1,0 +1,92 @@
+//! `GET /navigate/...`: listing groups, runs and files, with paging past upstream's 13.
+
+use axum::http::StatusCode;
+use serde_json::Value;
+
+use crate::helpers::*;
+
+#[tokio::test]
+async fn groups_runs_and_files_are_listed() {
+    let app = spawn_app();
+    app.post_telemetry(
+        "uploader",
+        &format!("request_id={RUN_ID}&telemetry_group=default"),
+        SEED,
+    )
+    .await;
+    let groups: Value =
+        serde_json::from_str(&app.get("reader", "/navigate").await.body).expect("json");
+    assert_eq!(groups[0]["path"], "default");
+    assert_eq!(groups[0]["type"], "folder");
+    let runs: Value =
+        serde_json::from_str(&app.get("reader", "/navigate/default").await.body).expect("json");
+    assert_eq!(runs[0]["path"], RUN_ID);
+    let files: Value = serde_json::from_str(
+        &app.get("reader", &format!("/navigate/default/{RUN_ID}"))
+            .await
+            .body,
+    )
+    .expect("json");
+    assert_eq!(files[0]["path"], "telemetry.json");
+    assert_eq!(files[0]["type"], "file");
+    assert_eq!(
+        files[0]["size"].as_u64(),
+        Some(app.objects()[0].1.len() as u64)
+    );
+}
+
+#[tokio::test]
+async fn listing_pages_past_thirteen_entries() {
+    let app = spawn_app();
+    for i in 0..20 {
+        let reply = app
+            .post_telemetry(
+                "uploader",
+                &format!("request_id=1745343{i:03}-run&telemetry_group=default"),
+                SEED,
+            )
+            .await;
+        assert_eq!(reply.status, StatusCode::OK, "{}", reply.body);
+    }
+    let all: Value =
+        serde_json::from_str(&app.get("reader", "/navigate/default").await.body).expect("json");
+    assert_eq!(all.as_array().map(Vec::len), Some(20));
+
+    let first = app.get("reader", "/navigate/default?limit=15").await;
+    let page: Value = serde_json::from_str(&first.body).expect("json");
+    assert_eq!(page.as_array().map(Vec::len), Some(15));
+    let next = first
+        .headers
+        .get("x-next-start-after")
+        .expect("more pages")
+        .to_str()
+        .expect("ascii")
+        .to_owned();
+    let second: Value = serde_json::from_str(
+        &app.get(
+            "reader",
+            &format!("/navigate/default?limit=15&start_after={next}"),
+        )
+        .await
+        .body,
+    )
+    .expect("json");
+    assert_eq!(second.as_array().map(Vec::len), Some(5));
+}
+
+#[tokio::test]
+async fn uploaders_may_not_browse_and_traversal_is_refused() {
+    let app = spawn_app();
+    assert_eq!(
+        app.get("uploader", "/navigate").await.status,
+        StatusCode::FORBIDDEN
+    );
+    assert_eq!(
+        app.get("reader", "/navigate/..").await.status,
+        StatusCode::BAD_REQUEST
+    );
+    assert_eq!(
+        app.get("reader", "/navigate/default/..%2F..").await.status,
+        StatusCode::BAD_REQUEST
+    );
+}

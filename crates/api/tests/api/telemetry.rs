@@ -1,0 +1,242 @@
+//! `POST /telemetry`: filing, idempotency, conflicts, access control and bad input.
+
+use axum::body::Body;
+use axum::http::{Request, StatusCode};
+use krkn_telemetry_api::ApiConfig;
+use serde_json::{Value, json};
+
+use crate::helpers::*;
+
+fn query(group: &str, id: &str) -> String {
+    format!("request_id={id}&telemetry_group={group}")
+}
+
+#[tokio::test]
+async fn seed_document_is_filed_and_indexed() {
+    let app = spawn_app();
+    let reply = app
+        .post_telemetry("uploader", &query("default", RUN_ID), SEED)
+        .await;
+    assert_eq!(reply.status, StatusCode::OK, "{}", reply.body);
+    assert!(
+        reply
+            .body
+            .contains(&format!("default/{RUN_ID}/telemetry.json"))
+    );
+
+    let objects = app.objects();
+    assert_eq!(objects.len(), 1);
+    assert_eq!(objects[0].0, format!("default/{RUN_ID}/telemetry.json"));
+    let stored: Value = serde_json::from_slice(&objects[0].1).expect("stored JSON");
+    let sent: Value = serde_json::from_slice(SEED).expect("seed JSON");
+    assert_eq!(
+        stored["scenarios"][0]["parameters"],
+        sent["scenarios"][0]["parameters"]
+    );
+    assert_eq!(
+        stored["scenarios"][0]["start_timestamp"],
+        sent["scenarios"][0]["start_timestamp"]
+    );
+    // krkn-lib's parser adds an empty affected_vmis; filing does the same.
+    assert_eq!(
+        stored["scenarios"][0]["affected_vmis"]["recovered"],
+        json!([])
+    );
+    assert_eq!(stored["cluster_version"], sent["cluster_version"]);
+    assert_eq!(
+        stored["build_url"], "manual",
+        "krkn-lib defaults are filled in"
+    );
+    assert_eq!(
+        app.store.run_counts("default", RUN_ID).expect("counts"),
+        (1, 1)
+    );
+}
+
+#[tokio::test]
+async fn duplicate_post_is_idempotent() {
+    let app = spawn_app();
+    for _ in 0..2 {
+        let reply = app
+            .post_telemetry("uploader", &query("default", RUN_ID), SEED)
+            .await;
+        assert_eq!(reply.status, StatusCode::OK, "{}", reply.body);
+    }
+    assert_eq!(app.objects().len(), 1);
+    assert_eq!(
+        app.store.run_counts("default", RUN_ID).expect("counts"),
+        (1, 1)
+    );
+}
+
+#[tokio::test]
+async fn different_document_for_an_existing_run_is_a_conflict() {
+    let app = spawn_app();
+    app.post_telemetry("uploader", &query("default", RUN_ID), SEED)
+        .await;
+    let before = app.objects();
+    let mut other: Value = serde_json::from_slice(SEED).expect("json");
+    other["cluster_version"] = json!("4.19.0");
+    let reply = app
+        .post_telemetry(
+            "uploader",
+            &query("default", RUN_ID),
+            other.to_string().as_bytes(),
+        )
+        .await;
+    assert_eq!(reply.status, StatusCode::CONFLICT, "{}", reply.body);
+    assert_eq!(app.objects(), before, "the first document is untouched");
+}
+
+#[tokio::test]
+async fn parameters_base64_is_decoded_and_kubeconfig_anonymized_on_filing() {
+    use base64::Engine;
+    let app = spawn_app();
+    let mut doc: Value = serde_json::from_slice(SEED).expect("json");
+    let yaml = "config:\n  kubeconfig: secret-token-123\n  namespace: etcd\n";
+    doc["scenarios"][0]["parameters_base64"] =
+        json!(base64::engine::general_purpose::STANDARD.encode(yaml));
+    let reply = app
+        .post_telemetry(
+            "uploader",
+            &query("default", RUN_ID),
+            doc.to_string().as_bytes(),
+        )
+        .await;
+    assert_eq!(reply.status, StatusCode::OK, "{}", reply.body);
+    let stored = String::from_utf8(app.objects()[0].1.clone()).expect("utf-8");
+    assert!(!stored.contains("secret-token-123"));
+    let stored: Value = serde_json::from_str(&stored).expect("json");
+    assert_eq!(
+        stored["scenarios"][0]["parameters"]["config"]["kubeconfig"],
+        "anonymized"
+    );
+    assert_eq!(stored["scenarios"][0]["parameters_base64"], "");
+}
+
+#[tokio::test]
+async fn missing_or_wrong_credentials_are_401_with_a_challenge() {
+    let app = spawn_app();
+    let anonymous = Request::post(format!("/telemetry?{}", query("default", RUN_ID)))
+        .header("Content-Type", "application/json")
+        .body(Body::from(SEED.to_vec()))
+        .expect("request");
+    let wrong = Request::post(format!("/telemetry?{}", query("default", RUN_ID)))
+        .header("Content-Type", "application/json")
+        .header("Authorization", basic("uploader", "not-the-password"))
+        .body(Body::from(SEED.to_vec()))
+        .expect("request");
+    for request in [anonymous, wrong] {
+        let reply = app.send(request).await;
+        assert_eq!(reply.status, StatusCode::UNAUTHORIZED, "{}", reply.body);
+        let challenge = reply
+            .headers
+            .get("www-authenticate")
+            .expect("challenge")
+            .to_str()
+            .expect("ascii");
+        assert!(challenge.starts_with("Basic "), "{challenge}");
+        assert!(!reply.body.contains("not-the-password"));
+    }
+    assert!(app.objects().is_empty());
+}
+
+#[tokio::test]
+async fn wrong_role_or_group_is_403() {
+    let app = spawn_app();
+    let reply = app
+        .post_telemetry("reader", &query("default", RUN_ID), SEED)
+        .await;
+    assert_eq!(reply.status, StatusCode::FORBIDDEN, "{}", reply.body);
+    let reply = app
+        .post_telemetry("perf-uploader", &query("default", RUN_ID), SEED)
+        .await;
+    assert_eq!(reply.status, StatusCode::FORBIDDEN, "{}", reply.body);
+    assert!(reply.body.contains("group default"), "{}", reply.body);
+    assert!(app.objects().is_empty());
+    let reply = app
+        .post_telemetry("perf-uploader", &query("perf", RUN_ID), SEED)
+        .await;
+    assert_eq!(reply.status, StatusCode::OK, "{}", reply.body);
+}
+
+#[tokio::test]
+async fn bad_requests_name_the_problem_and_store_nothing() {
+    let app = spawn_app();
+    let cases: Vec<(&str, String, &[u8], StatusCode, &str)> = vec![
+        ("missing request_id", "telemetry_group=default".into(), SEED, StatusCode::BAD_REQUEST, "request_id"),
+        ("missing group", format!("request_id={RUN_ID}"), SEED, StatusCode::BAD_REQUEST, "telemetry_group"),
+        ("traversal in request id", query("default", "..%2F..%2Fetc"), SEED, StatusCode::BAD_REQUEST, "invalid request id"),
+        ("slash in group", query("a%2Fb", RUN_ID), SEED, StatusCode::BAD_REQUEST, "invalid group"),
+        ("NUL in request id", query("default", "a%00b"), SEED, StatusCode::BAD_REQUEST, "NUL"),
+        ("broken JSON", query("default", RUN_ID), b"{\"scenarios\": [", StatusCode::BAD_REQUEST, "not valid JSON"),
+        ("empty scenario type", query("default", RUN_ID), br#"{"scenarios":[{"start_timestamp":1,"end_timestamp":2,"scenario":"s","scenario_type":"","exit_status":0,"parameters":{}}]}"#, StatusCode::BAD_REQUEST, "scenarios[0].scenario_type: must not be empty"),
+        ("bad base64", query("default", RUN_ID), br#"{"scenarios":[{"start_timestamp":1,"end_timestamp":2,"scenario":"s","scenario_type":"t","exit_status":0,"parameters_base64":"!!!"}]}"#, StatusCode::BAD_REQUEST, "invalid parameters format"),
+    ];
+    for (name, q, body, status, words) in cases {
+        let reply = app.post_telemetry("uploader", &q, body).await;
+        assert_eq!(reply.status, status, "{name}: {}", reply.body);
+        assert!(
+            reply.body.contains(words),
+            "{name}: wanted {words:?} in {:?}",
+            reply.body
+        );
+    }
+    assert!(app.objects().is_empty());
+    assert_eq!(
+        app.store.run_counts("default", RUN_ID).expect("counts"),
+        (0, 0)
+    );
+}
+
+#[tokio::test]
+async fn content_type_other_than_json_is_415() {
+    let app = spawn_app();
+    for (content_type, status) in [
+        ("text/plain", StatusCode::UNSUPPORTED_MEDIA_TYPE),
+        (
+            "application/x-www-form-urlencoded",
+            StatusCode::UNSUPPORTED_MEDIA_TYPE,
+        ),
+        ("application/json; charset=utf-8", StatusCode::OK),
+        ("Application/JSON", StatusCode::OK),
+    ] {
+        let request = Request::post(format!("/telemetry?{}", query("default", RUN_ID)))
+            .header("Authorization", basic("uploader", &password("uploader")))
+            .header("Content-Type", content_type)
+            .body(Body::from(SEED.to_vec()))
+            .expect("request");
+        let reply = app.send(request).await;
+        assert_eq!(reply.status, status, "{content_type}: {}", reply.body);
+    }
+}
+
+#[tokio::test]
+async fn body_over_the_limit_is_413() {
+    let app = spawn_app_with(ApiConfig {
+        max_body_bytes: 1024,
+    });
+    let reply = app
+        .post_telemetry("uploader", &query("default", RUN_ID), SEED)
+        .await;
+    assert_eq!(
+        reply.status,
+        StatusCode::PAYLOAD_TOO_LARGE,
+        "{}",
+        reply.body
+    );
+    assert!(app.objects().is_empty());
+}
+
+#[tokio::test]
+async fn healthz_needs_no_credentials() {
+    let app = spawn_app();
+    let reply = app
+        .send(
+            Request::get("/healthz")
+                .body(Body::empty())
+                .expect("request"),
+        )
+        .await;
+    assert_eq!(reply.status, StatusCode::OK);
+}
