@@ -6,12 +6,24 @@
 pub struct ApiConfig {
     /// Largest accepted request body in bytes (`KRKN_TELEMETRY_MAX_BODY_BYTES`, default 10 MiB).
     pub max_body_bytes: usize,
+    /// Largest file accepted through an upload link (`KRKN_TELEMETRY_MAX_UPLOAD_BYTES`,
+    /// default 5 GiB, S3's limit for one PUT).
+    pub max_upload_bytes: u64,
+    /// How long upload and download links stay valid, in seconds (`S3_LINK_EXPIRATION`,
+    /// upstream's name; default 3600).
+    pub link_expiration_secs: u64,
+    /// Base URL put in front of links (`KRKN_TELEMETRY_PUBLIC_URL`); when unset, links are
+    /// built from the request's `Host` and `X-Forwarded-Proto`.
+    pub public_url: Option<String>,
 }
 
 impl Default for ApiConfig {
     fn default() -> Self {
         ApiConfig {
             max_body_bytes: 10 * 1024 * 1024,
+            max_upload_bytes: 5 * 1024 * 1024 * 1024,
+            link_expiration_secs: 3600,
+            public_url: None,
         }
     }
 }
@@ -26,6 +38,34 @@ impl ApiConfig {
                     "KRKN_TELEMETRY_MAX_BODY_BYTES must be a number of bytes, found {value:?}"
                 )
             })?;
+        }
+        if let Ok(value) = std::env::var("KRKN_TELEMETRY_MAX_UPLOAD_BYTES") {
+            config.max_upload_bytes = value.trim().parse().map_err(|_| {
+                anyhow::anyhow!(
+                    "KRKN_TELEMETRY_MAX_UPLOAD_BYTES must be a number of bytes, found {value:?}"
+                )
+            })?;
+        }
+        if let Ok(value) = std::env::var("S3_LINK_EXPIRATION") {
+            config.link_expiration_secs = value
+                .trim()
+                .parse()
+                .ok()
+                .filter(|secs| (1..=604_800).contains(secs))
+                .ok_or_else(|| {
+                    anyhow::anyhow!(
+                        "S3_LINK_EXPIRATION must be seconds from 1 to 604800, found {value:?}"
+                    )
+                })?;
+        }
+        if let Ok(value) = std::env::var("KRKN_TELEMETRY_PUBLIC_URL") {
+            let trimmed = value.trim().trim_end_matches('/');
+            if !(trimmed.starts_with("http://") || trimmed.starts_with("https://")) {
+                anyhow::bail!(
+                    "KRKN_TELEMETRY_PUBLIC_URL must start with http:// or https://, found {value:?}"
+                );
+            }
+            config.public_url = Some(trimmed.to_owned());
         }
         Ok(config)
     }

@@ -31,6 +31,18 @@ pub enum ApiError {
     /// The run exists with other content (409).
     #[error("{0} already holds a different telemetry document; use a new request_id")]
     Conflict(String),
+    /// The upload link is bad or expired (403).
+    #[error("upload or download link refused: {0}")]
+    BadLink(#[from] crate::signing::LinkError),
+    /// The object exists and may not be replaced (412 through a link, like S3's If-None-Match).
+    #[error("{0} already exists and cannot be replaced")]
+    AlreadyExists(String),
+    /// The request is well-formed but asks for something we refuse (400).
+    #[error("{0}")]
+    BadRequest(String),
+    /// The body is larger than allowed (413).
+    #[error("{0}")]
+    TooLarge(String),
     /// Nothing under that name (404).
     #[error("not found: {0}")]
     NotFound(String),
@@ -44,7 +56,10 @@ impl ApiError {
     pub fn status(&self) -> StatusCode {
         match self {
             ApiError::Unauthenticated(_) => StatusCode::UNAUTHORIZED,
-            ApiError::Forbidden(_) => StatusCode::FORBIDDEN,
+            ApiError::Forbidden(_) | ApiError::BadLink(_) => StatusCode::FORBIDDEN,
+            ApiError::AlreadyExists(_) => StatusCode::PRECONDITION_FAILED,
+            ApiError::BadRequest(_) => StatusCode::BAD_REQUEST,
+            ApiError::TooLarge(_) => StatusCode::PAYLOAD_TOO_LARGE,
             ApiError::MissingParameter(_) | ApiError::BadName(_) | ApiError::InvalidDocument(_) => {
                 StatusCode::BAD_REQUEST
             }

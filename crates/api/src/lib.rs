@@ -5,6 +5,7 @@
 //! - [`config`]: settings read once from the environment and flags.
 //! - [`auth`]: users, roles, argon2id password hashes, HTTP Basic.
 //! - [`store`]: where documents and the run index live (the embedded store today).
+//! - [`signing`]: HMAC-signed upload and download links of the embedded store.
 //! - [`routes`]: krkn's protocol (`POST /telemetry`, `GET /navigate/...`) plus `/healthz`.
 //! - [`error`]: every failure as a status code and a message that names the problem.
 
@@ -12,6 +13,7 @@ pub mod auth;
 pub mod config;
 pub mod error;
 pub mod routes;
+pub mod signing;
 pub mod store;
 
 pub use config::ApiConfig;

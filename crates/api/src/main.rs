@@ -116,7 +116,7 @@ fn run(cli: Cli) -> anyhow::Result<()> {
         Command::Serve { listen, store } => {
             let store = open(&store)?;
             bootstrap_admin(&store)?;
-            let state = AppState::new(store, ApiConfig::from_env()?);
+            let state = AppState::new(store, ApiConfig::from_env()?)?;
             let runtime =
                 tokio::runtime::Runtime::new().context("cannot start the async runtime")?;
             runtime.block_on(async move {

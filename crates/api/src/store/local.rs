@@ -16,6 +16,7 @@ use super::{ListEntry, PutOutcome, RunRecord, StoreError, UserRecord};
 
 /// The embedded store rooted at a data directory.
 pub struct LocalStore {
+    data_dir: PathBuf,
     objects: PathBuf,
     index: Mutex<Connection>,
 }
@@ -56,6 +57,7 @@ impl LocalStore {
                  password_hash TEXT NOT NULL);",
         )?;
         Ok(LocalStore {
+            data_dir: data_dir.to_owned(),
             objects,
             index: Mutex::new(connection),
         })
@@ -81,6 +83,64 @@ impl LocalStore {
         Ok(self.objects.join(relative))
     }
 
+    /// The data directory (the link signing key lives there too).
+    pub fn data_dir(&self) -> &Path {
+        &self.data_dir
+    }
+
+    /// A fresh path for a temporary file in the store's own file system, so that committing
+    /// it is a link, not a copy.
+    pub fn temp_path(&self) -> PathBuf {
+        self.data_dir.join("tmp").join(format!(
+            "{}-{}.part",
+            std::process::id(),
+            SystemTime::now()
+                .duration_since(SystemTime::UNIX_EPOCH)
+                .map(|d| d.as_nanos())
+                .unwrap_or_default()
+        ))
+    }
+
+    /// Moves a finished temporary file to `key` unless an object is already there; the
+    /// temporary file is removed either way.
+    pub fn commit_if_absent(&self, key: &str, temp: &Path) -> Result<PutOutcome, StoreError> {
+        let result = (|| {
+            let path = self.object_path(key)?;
+            let parent = path.parent().unwrap_or(&self.objects);
+            fs::create_dir_all(parent).map_err(io("create", parent))?;
+            match fs::hard_link(temp, &path) {
+                Ok(()) => Ok(PutOutcome::Created),
+                Err(e) if e.kind() == std::io::ErrorKind::AlreadyExists => {
+                    Ok(PutOutcome::AlreadyExists)
+                }
+                Err(e) => Err(io("link", &path)(e)),
+            }
+        })();
+        let _ = fs::remove_file(temp);
+        result
+    }
+
+    /// True when an object exists under `key`.
+    pub fn exists(&self, key: &str) -> Result<bool, StoreError> {
+        Ok(self.object_path(key)?.is_file())
+    }
+
+    /// Opens an object for streaming: the file and its size.
+    pub fn open_object(&self, key: &str) -> Result<Option<(fs::File, u64)>, StoreError> {
+        let path = self.object_path(key)?;
+        match fs::File::open(&path) {
+            Ok(file) => {
+                let size = file.metadata().map_err(io("stat", &path))?.len();
+                if file.metadata().map_err(io("stat", &path))?.is_dir() {
+                    return Ok(None);
+                }
+                Ok(Some((file, size)))
+            }
+            Err(e) if e.kind() == std::io::ErrorKind::NotFound => Ok(None),
+            Err(e) => Err(io("open", &path)(e)),
+        }
+    }
+
     /// Writes `bytes` under `key` unless an object is already there.
     pub fn put_if_absent(&self, key: &str, bytes: &[u8]) -> Result<PutOutcome, StoreError> {
         let path = self.object_path(key)?;
@@ -89,15 +149,7 @@ impl LocalStore {
         }
         let parent = path.parent().unwrap_or(&self.objects);
         fs::create_dir_all(parent).map_err(io("create", parent))?;
-        let tmp_dir = self.objects.with_file_name("tmp");
-        let tmp = tmp_dir.join(format!(
-            "{}-{}.part",
-            std::process::id(),
-            SystemTime::now()
-                .duration_since(SystemTime::UNIX_EPOCH)
-                .map(|d| d.as_nanos())
-                .unwrap_or_default()
-        ));
+        let tmp = self.temp_path();
         let result = (|| {
             let mut file = fs::File::create(&tmp).map_err(io("create", &tmp))?;
             file.write_all(bytes).map_err(io("write", &tmp))?;

@@ -40,7 +40,7 @@ pub fn spawn_app_with(config: ApiConfig) -> TestApp {
             .expect("saved");
     }
     TestApp {
-        router: router(AppState::new(Arc::clone(&store), config)),
+        router: router(AppState::new(Arc::clone(&store), config).expect("state")),
         store,
         dir,
     }
@@ -55,6 +55,20 @@ pub fn basic(user: &str, password: &str) -> String {
         "Basic {}",
         base64::engine::general_purpose::STANDARD.encode(format!("{user}:{password}"))
     )
+}
+
+/// A real HTTP server on a free loopback port over a fresh store; returns its base URL.
+pub async fn spawn_server(config: ApiConfig) -> (String, TestApp) {
+    let app = spawn_app_with(config);
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0")
+        .await
+        .expect("bind loopback");
+    let address = listener.local_addr().expect("address");
+    let router = app.router.clone();
+    tokio::spawn(async move {
+        axum::serve(listener, router).await.expect("server runs");
+    });
+    (format!("http://{address}"), app)
 }
 
 /// A response: status, headers, body as text.

@@ -3,4 +3,5 @@
 
 mod helpers;
 mod navigate;
+mod protocol;
 mod telemetry;

@@ -215,6 +215,7 @@ async fn content_type_other_than_json_is_415() {
 async fn body_over_the_limit_is_413() {
     let app = spawn_app_with(ApiConfig {
         max_body_bytes: 1024,
+        ..ApiConfig::default()
     });
     let reply = app
         .post_telemetry("uploader", &query("default", RUN_ID), SEED)

@@ -1,0 +1,368 @@
+//! Files of a run: upload links (`GET /presigned-url`), the uploads themselves
+//! (`PUT /upload/...`), download links (`GET /download-url/...`) and downloads.
+//!
+//! krkn asks for a link with `request_id=<group>/<id>&remote_filename=<name>`, gets the bare
+//! URL as text, then `PUT`s the raw file to it (KRKN-PROTOCOL.md sections 1 and 7). Links
+//! are signed by [`Signer`](crate::signing::Signer): one key, one expiry, and the length and
+//! SHA-256 when the client announces them (`content_length=`, `sha256=`; old clients do not).
+
+use std::collections::HashMap;
+
+use axum::body::Body;
+use axum::extract::{Path, Query, State};
+use axum::http::{HeaderMap, HeaderValue, StatusCode, header};
+use axum::response::{IntoResponse, Response};
+use futures_util::StreamExt;
+use krkn_telemetry_model::keys::validate_segment;
+use krkn_telemetry_model::{ArtifactKind, ArtifactName, RunKey};
+use sha2::{Digest, Sha256};
+use tokio::io::AsyncWriteExt;
+
+use super::AppState;
+use crate::error::ApiError;
+use crate::signing::{LinkClaims, LinkKind};
+use crate::store::PutOutcome;
+
+fn now() -> i64 {
+    chrono::Utc::now().timestamp()
+}
+
+/// The base URL links start with: the configured public URL, or the request's own host.
+pub(crate) fn base_url(state: &AppState, headers: &HeaderMap) -> String {
+    if let Some(url) = &state.config.public_url {
+        return url.clone();
+    }
+    let host = headers
+        .get(header::HOST)
+        .and_then(|h| h.to_str().ok())
+        .unwrap_or("127.0.0.1");
+    let scheme = headers
+        .get("x-forwarded-proto")
+        .and_then(|h| h.to_str().ok())
+        .filter(|p| *p == "https" || *p == "http")
+        .unwrap_or("http");
+    format!("{scheme}://{host}")
+}
+
+/// `GET /presigned-url?request_id=<group>/<id>&remote_filename=<name>[&content_length=N][&sha256=HEX]`.
+pub async fn presigned_url(
+    State(state): State<AppState>,
+    Query(query): Query<HashMap<String, String>>,
+    headers: HeaderMap,
+) -> Result<Response, ApiError> {
+    let user = state.auth.authenticate(&headers).await?;
+    let run_path = non_empty(&query, "request_id")?;
+    let file = non_empty(&query, "remote_filename")?;
+    let run = RunKey::parse(run_path)?;
+    let artifact = ArtifactName::new(file)?;
+    user.require_upload(run.group())?;
+    if artifact.kind() == ArtifactKind::Telemetry {
+        return Err(ApiError::BadRequest(
+            "telemetry.json is written only by POST /telemetry, never through an upload link"
+                .to_owned(),
+        ));
+    }
+    let length = match query.get("content_length") {
+        None => None,
+        Some(text) => Some(text.parse::<u64>().map_err(|_| {
+            ApiError::BadRequest(format!(
+                "content_length must be a number of bytes, found {text:?}"
+            ))
+        })?),
+    };
+    if length.is_some_and(|l| l > state.config.max_upload_bytes) {
+        return Err(ApiError::TooLarge(format!(
+            "content_length is over the upload limit of {} bytes",
+            state.config.max_upload_bytes
+        )));
+    }
+    let sha256 = match query.get("sha256") {
+        None => None,
+        Some(text) if text.len() == 64 && text.bytes().all(|b| b.is_ascii_hexdigit()) => {
+            Some(text.to_ascii_lowercase())
+        }
+        Some(text) => {
+            return Err(ApiError::BadRequest(format!(
+                "sha256 must be 64 hex digits, found {text:?}"
+            )));
+        }
+    };
+    let key = run.object_key(&artifact);
+    let exists = {
+        let key = key.clone();
+        state.blocking(move |store| store.exists(&key)).await?
+    };
+    if exists {
+        return Err(ApiError::Conflict(key));
+    }
+    let claims = LinkClaims {
+        kind: LinkKind::Upload,
+        key: key.clone(),
+        expires: now() + state.config.link_expiration_secs as i64,
+        length,
+        sha256,
+    };
+    let url = format!(
+        "{}/upload/{key}?{}",
+        base_url(&state, &headers),
+        claims.query(&state.signer)
+    );
+    tracing::info!(%key, user = %user.name, "upload link issued");
+    Ok(url.into_response())
+}
+
+/// `PUT /upload/<group>/<run>/<file>?expires=..&sig=..`: stores the raw body, streamed to a
+/// temporary file and hashed on the way, then linked into place if nothing is there yet.
+pub async fn upload(
+    State(state): State<AppState>,
+    Path((group, run, file)): Path<(String, String, String)>,
+    Query(query): Query<HashMap<String, String>>,
+    headers: HeaderMap,
+    body: Body,
+) -> Result<Response, ApiError> {
+    let run = RunKey::new(&group, &run)?;
+    let artifact = ArtifactName::new(&file)?;
+    let key = run.object_key(&artifact);
+    let claims = LinkClaims {
+        kind: LinkKind::Upload,
+        key: key.clone(),
+        expires: non_empty(&query, "expires")?
+            .parse()
+            .map_err(|_| ApiError::BadRequest("expires must be unix seconds".to_owned()))?,
+        length: query
+            .get("len")
+            .map(|l| l.parse())
+            .transpose()
+            .map_err(|_| ApiError::BadRequest("len must be a number".to_owned()))?,
+        sha256: query.get("sha256").cloned(),
+    };
+    state
+        .signer
+        .verify(&claims, non_empty(&query, "sig")?, now())?;
+
+    let declared = headers
+        .get(header::CONTENT_LENGTH)
+        .and_then(|v| v.to_str().ok())
+        .and_then(|v| v.parse::<u64>().ok());
+    if let (Some(signed), Some(declared)) = (claims.length, declared)
+        && signed != declared
+    {
+        return Err(ApiError::BadRequest(format!(
+            "the link is for {signed} bytes, the request announces {declared}"
+        )));
+    }
+    let limit = claims
+        .length
+        .unwrap_or(state.config.max_upload_bytes)
+        .min(state.config.max_upload_bytes);
+    if declared.is_some_and(|d| d > limit) {
+        return Err(ApiError::TooLarge(format!(
+            "the body is over the limit of {limit} bytes"
+        )));
+    }
+
+    let temp = state.store.temp_path();
+    let written = receive(body, &temp, limit).await;
+    let (size, digest) = match written {
+        Ok(done) => done,
+        Err(error) => {
+            let _ = tokio::fs::remove_file(&temp).await;
+            return Err(error);
+        }
+    };
+    let mismatch = if claims.length.is_some_and(|l| l != size) {
+        Some(format!(
+            "received {size} bytes, the link is for {}",
+            claims.length.unwrap_or_default()
+        ))
+    } else if claims.sha256.as_deref().is_some_and(|s| s != digest) {
+        Some(format!(
+            "the body's SHA-256 is {digest}, the link is for {}",
+            claims.sha256.as_deref().unwrap_or_default()
+        ))
+    } else {
+        None
+    };
+    if let Some(reason) = mismatch {
+        let _ = tokio::fs::remove_file(&temp).await;
+        return Err(ApiError::BadRequest(reason));
+    }
+    let outcome = {
+        let key = key.clone();
+        let digest = digest.clone();
+        state
+            .blocking(move |store| {
+                let outcome = store.commit_if_absent(&key, &temp)?;
+                // A retry of an upload that did arrive is not an error: same bytes, same answer.
+                let same = match outcome {
+                    PutOutcome::Created => true,
+                    PutOutcome::AlreadyExists => match store.open_object(&key)? {
+                        Some((mut file, existing_size)) if existing_size == size => {
+                            let mut hasher = Sha256::new();
+                            std::io::copy(&mut file, &mut hasher).map_err(|source| {
+                                crate::store::StoreError::Io {
+                                    action: "read",
+                                    path: key.clone(),
+                                    source,
+                                }
+                            })?;
+                            hex::encode(hasher.finalize()) == digest
+                        }
+                        _ => false,
+                    },
+                };
+                Ok((outcome, same))
+            })
+            .await?
+    };
+    match outcome {
+        (_, true) => {
+            tracing::info!(%key, bytes = size, "upload stored");
+            let mut response = StatusCode::OK.into_response();
+            if let Ok(etag) = HeaderValue::from_str(&format!("\"{digest}\"")) {
+                response.headers_mut().insert(header::ETAG, etag);
+            }
+            Ok(response)
+        }
+        (_, false) => Err(ApiError::AlreadyExists(key)),
+    }
+}
+
+/// Streams `body` into `temp`, refusing more than `limit` bytes; returns size and SHA-256.
+async fn receive(
+    body: Body,
+    temp: &std::path::Path,
+    limit: u64,
+) -> Result<(u64, String), ApiError> {
+    let store_error = |action: &'static str| {
+        let path = temp.display().to_string();
+        move |source| {
+            ApiError::Store(crate::store::StoreError::Io {
+                action,
+                path,
+                source,
+            })
+        }
+    };
+    let mut file = tokio::fs::File::create(temp)
+        .await
+        .map_err(store_error("create"))?;
+    let mut hasher = Sha256::new();
+    let mut size = 0u64;
+    let mut stream = body.into_data_stream();
+    while let Some(chunk) = stream.next().await {
+        let chunk =
+            chunk.map_err(|e| ApiError::BadRequest(format!("the upload broke off: {e}")))?;
+        size += chunk.len() as u64;
+        if size > limit {
+            return Err(ApiError::TooLarge(format!(
+                "the body is over the limit of {limit} bytes"
+            )));
+        }
+        hasher.update(&chunk);
+        file.write_all(&chunk).await.map_err(store_error("write"))?;
+    }
+    file.sync_all().await.map_err(store_error("sync"))?;
+    Ok((size, hex::encode(hasher.finalize())))
+}
+
+/// `GET /download-url/<group>/<run>/<file>` (also `/<file>` and `/<group>/<file>`, as
+/// upstream): `{"download_link": "<url>"}` for an existing file.
+pub async fn download_url(
+    State(state): State<AppState>,
+    Path(path): Path<String>,
+    headers: HeaderMap,
+) -> Result<Response, ApiError> {
+    let user = state.auth.authenticate(&headers).await?;
+    let segments: Vec<&str> = path.split('/').collect();
+    if segments.is_empty() || segments.len() > 3 {
+        return Err(ApiError::BadRequest(
+            "use /download-url/<group>/<run>/<file>".to_owned(),
+        ));
+    }
+    for segment in &segments {
+        validate_segment(segment, "path segment")?;
+    }
+    // Top-level files have no group: only users who may read every group see them.
+    user.require_read(Some(if segments.len() > 1 { segments[0] } else { "*" }))?;
+    let key = segments.join("/");
+    let exists = {
+        let key = key.clone();
+        state.blocking(move |store| store.exists(&key)).await?
+    };
+    if !exists {
+        return Err(ApiError::NotFound(key));
+    }
+    let claims = LinkClaims {
+        kind: LinkKind::Download,
+        key: key.clone(),
+        expires: now() + state.config.link_expiration_secs as i64,
+        length: None,
+        sha256: None,
+    };
+    let link = format!(
+        "{}/download/{key}?{}",
+        base_url(&state, &headers),
+        claims.query(&state.signer)
+    );
+    Ok(axum::Json(serde_json::json!({ "download_link": link })).into_response())
+}
+
+/// `GET /download/<key>?expires=..&sig=..`: streams the file.
+pub async fn download(
+    State(state): State<AppState>,
+    Path(path): Path<String>,
+    Query(query): Query<HashMap<String, String>>,
+) -> Result<Response, ApiError> {
+    for segment in path.split('/') {
+        validate_segment(segment, "path segment")?;
+    }
+    let claims = LinkClaims {
+        kind: LinkKind::Download,
+        key: path.clone(),
+        expires: non_empty(&query, "expires")?
+            .parse()
+            .map_err(|_| ApiError::BadRequest("expires must be unix seconds".to_owned()))?,
+        length: None,
+        sha256: None,
+    };
+    state
+        .signer
+        .verify(&claims, non_empty(&query, "sig")?, now())?;
+    let opened = {
+        let key = path.clone();
+        state.blocking(move |store| store.open_object(&key)).await?
+    };
+    let Some((file, size)) = opened else {
+        return Err(ApiError::NotFound(path));
+    };
+    let name = path.rsplit('/').next().unwrap_or("download");
+    let content_type = if name.ends_with(".json") || name.ends_with(".log") {
+        "application/json"
+    } else {
+        "application/octet-stream"
+    };
+    let stream = tokio_util::io::ReaderStream::new(tokio::fs::File::from_std(file));
+    Ok((
+        [
+            (header::CONTENT_TYPE, content_type.to_owned()),
+            (header::CONTENT_LENGTH, size.to_string()),
+            (
+                header::CONTENT_DISPOSITION,
+                format!("attachment; filename=\"{name}\""),
+            ),
+        ],
+        Body::from_stream(stream),
+    )
+        .into_response())
+}
+
+fn non_empty<'q>(
+    query: &'q HashMap<String, String>,
+    name: &'static str,
+) -> Result<&'q str, ApiError> {
+    match query.get(name).map(String::as_str) {
+        Some(value) if !value.is_empty() => Ok(value),
+        _ => Err(ApiError::MissingParameter(name)),
+    }
+}

@@ -1,0 +1,216 @@
+//! `/files/...`: a plain HTML browser of groups, runs and files, good enough to find a run
+//! krkn just printed (`{api_url}/files/<group>/<request_id>`) and download its files. Links
+//! are relative, so the pages work under an API Gateway stage prefix too. The richer console
+//! comes with its own issue.
+
+use std::collections::HashMap;
+use std::fmt::Write as _;
+
+use axum::extract::{Path, Query, State};
+use axum::http::{HeaderMap, StatusCode, header};
+use axum::response::{Html, IntoResponse, Response};
+use krkn_telemetry_model::keys::validate_segment;
+
+use super::AppState;
+use crate::error::ApiError;
+use crate::signing::{LinkClaims, LinkKind};
+use crate::store::ListEntry;
+
+const PAGE: usize = 1000;
+
+/// A relative redirect (keeps any stage prefix in front of the path).
+fn redirect(location: &str) -> Response {
+    (StatusCode::FOUND, [(header::LOCATION, location.to_owned())]).into_response()
+}
+
+/// `GET /` → `files/`.
+pub async fn root() -> Response {
+    redirect("files/")
+}
+
+/// `GET /files` → `files/`.
+pub async fn files_root_redirect() -> Response {
+    redirect("files/")
+}
+
+/// `GET /files/<group>` → `<group>/`.
+pub async fn files_group_redirect(Path(group): Path<String>) -> Result<Response, ApiError> {
+    validate_segment(&group, "group")?;
+    Ok(redirect(&format!("{group}/")))
+}
+
+/// `GET /files/<group>/<run>` (the link krkn prints) → `<run>/`.
+pub async fn files_run_redirect(
+    Path((group, run)): Path<(String, String)>,
+) -> Result<Response, ApiError> {
+    validate_segment(&group, "group")?;
+    validate_segment(&run, "request id")?;
+    Ok(redirect(&format!("{run}/")))
+}
+
+/// The groups.
+pub async fn files_root(
+    state: State<AppState>,
+    headers: HeaderMap,
+    query: Query<HashMap<String, String>>,
+) -> Result<Response, ApiError> {
+    page(state, headers, query, None, None).await
+}
+
+/// The runs of a group.
+pub async fn files_group(
+    state: State<AppState>,
+    headers: HeaderMap,
+    query: Query<HashMap<String, String>>,
+    Path(group): Path<String>,
+) -> Result<Response, ApiError> {
+    page(state, headers, query, Some(group), None).await
+}
+
+/// The files of a run.
+pub async fn files_run(
+    state: State<AppState>,
+    headers: HeaderMap,
+    query: Query<HashMap<String, String>>,
+    Path((group, run)): Path<(String, String)>,
+) -> Result<Response, ApiError> {
+    page(state, headers, query, Some(group), Some(run)).await
+}
+
+async fn page(
+    State(state): State<AppState>,
+    headers: HeaderMap,
+    Query(query): Query<HashMap<String, String>>,
+    group: Option<String>,
+    run: Option<String>,
+) -> Result<Response, ApiError> {
+    let user = state.auth.authenticate(&headers).await?;
+    if let Some(group) = &group {
+        validate_segment(group, "group")?;
+    }
+    if let Some(run) = &run {
+        validate_segment(run, "request id")?;
+    }
+    user.require_read(group.as_deref())?;
+    let prefix = match (&group, &run) {
+        (Some(g), Some(r)) => format!("{g}/{r}/"),
+        (Some(g), None) => format!("{g}/"),
+        _ => String::new(),
+    };
+    let start_after = query.get("start_after").cloned();
+    let mut entries = {
+        let prefix = prefix.clone();
+        state
+            .blocking(move |store| store.list(&prefix, start_after.as_deref(), PAGE + 1))
+            .await?
+    };
+    if group.is_none() {
+        entries.retain(|e| user.may_access(&e.path));
+    }
+    let more = entries.len() > PAGE;
+    entries.truncate(PAGE);
+
+    let title = match (&group, &run) {
+        (Some(g), Some(r)) => format!("{g} / {r}"),
+        (Some(g), None) => g.clone(),
+        _ => "groups".to_owned(),
+    };
+    let depth = usize::from(group.is_some()) + usize::from(run.is_some());
+    let mut html = String::new();
+    let _ = write!(
+        html,
+        "<!doctype html><html lang=\"en\"><head><meta charset=\"utf-8\"><title>krkn telemetry: {t}</title>\
+         <style>body{{font:15px system-ui,sans-serif;margin:2rem;max-width:70rem}}table{{border-collapse:collapse;width:100%}}\
+         td,th{{padding:.35rem .6rem;border-bottom:1px solid #ddd;text-align:left}}td.n{{text-align:right}}</style></head>\
+         <body><nav aria-label=\"breadcrumb\">{crumbs}</nav><h1>{t}</h1>",
+        t = escape(&title),
+        crumbs = breadcrumbs(&group, &run),
+    );
+    if entries.is_empty() {
+        html.push_str("<p>Nothing here yet.</p>");
+    } else {
+        html.push_str("<table><thead><tr><th scope=\"col\">name</th><th scope=\"col\">size</th><th scope=\"col\">modified</th></tr></thead><tbody>");
+        let now = chrono::Utc::now().timestamp();
+        for entry in &entries {
+            let name = escape(&entry.path);
+            let link = if entry.kind == "folder" {
+                format!("{}/", entry.path)
+            } else {
+                download_link(&state, &prefix, entry, depth, now)
+            };
+            let _ = write!(
+                html,
+                "<tr><td><a href=\"{}\">{}{}</a></td><td class=\"n\">{}</td><td>{}</td></tr>",
+                escape(&link),
+                name,
+                if entry.kind == "folder" { "/" } else { "" },
+                if entry.kind == "folder" {
+                    String::new()
+                } else {
+                    entry.size.to_string()
+                },
+                escape(&entry.modified)
+            );
+        }
+        html.push_str("</tbody></table>");
+    }
+    if more && let Some(last) = entries.last() {
+        let _ = write!(
+            html,
+            "<p><a href=\"?start_after={}\">next page</a></p>",
+            escape(&last.path)
+        );
+    }
+    html.push_str("</body></html>");
+    Ok(Html(html).into_response())
+}
+
+/// A signed download link, relative to the current page (`../../../download/<key>?...`).
+fn download_link(
+    state: &AppState,
+    prefix: &str,
+    entry: &ListEntry,
+    depth: usize,
+    now: i64,
+) -> String {
+    let key = format!("{prefix}{}", entry.path);
+    let claims = LinkClaims {
+        kind: LinkKind::Download,
+        key: key.clone(),
+        expires: now + state.config.link_expiration_secs as i64,
+        length: None,
+        sha256: None,
+    };
+    format!(
+        "{}download/{key}?{}",
+        "../".repeat(depth + 1),
+        claims.query(&state.signer)
+    )
+}
+
+fn breadcrumbs(group: &Option<String>, run: &Option<String>) -> String {
+    match (group, run) {
+        (Some(g), Some(_)) => format!(
+            "<a href=\"../../\">groups</a> / <a href=\"../\">{}</a>",
+            escape(g)
+        ),
+        (Some(_), None) => "<a href=\"../\">groups</a>".to_owned(),
+        _ => String::new(),
+    }
+}
+
+/// Escapes text for HTML element content and attribute values.
+fn escape(text: &str) -> String {
+    let mut out = String::with_capacity(text.len());
+    for c in text.chars() {
+        match c {
+            '&' => out.push_str("&amp;"),
+            '<' => out.push_str("&lt;"),
+            '>' => out.push_str("&gt;"),
+            '"' => out.push_str("&quot;"),
+            '\'' => out.push_str("&#39;"),
+            c => out.push(c),
+        }
+    }
+    out
+}
