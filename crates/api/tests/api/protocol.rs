@@ -49,7 +49,7 @@ async fn krkn_upload(base: &str, name: &str, bytes: Vec<u8>) -> (StatusCode, Str
 
 fn pseudo_random(len: usize, seed: u8) -> Vec<u8> {
     (0..len)
-        .map(|i| (i as u32).wrapping_mul(2_654_435_761).to_le_bytes()[(i % 4)] ^ seed)
+        .map(|i| (i as u32).wrapping_mul(2_654_435_761).to_le_bytes()[i % 4] ^ seed)
         .collect()
 }
 
