@@ -5,7 +5,7 @@ CARGO ?= cargo
 LISTEN ?= 127.0.0.1:8080
 DATA_DIR ?= ./data
 
-.PHONY: run test lint fmt schema bench bench-model build release clean-data help
+.PHONY: run test lint fmt schema bench bench-model build release watch invoke help
 
 help: ## list the targets
 	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | sed 's/:.*## /\t/' | column -t -s "$$(printf '\t')"
@@ -27,6 +27,15 @@ fmt: ## format the code
 
 schema: ## regenerate schema/*.json from the model types
 	UPDATE_SCHEMA=1 $(CARGO) test --locked -p krkn-telemetry-model --test schema
+
+watch: ## the Lambda binary under `cargo lambda watch`, on the embedded store in $(DATA_DIR)
+	bin="$$(dirname "$$(scripts/python-venv.sh scripts/requirements-lambda.txt | tail -n1)")"; \
+	KRKN_TELEMETRY_DATA_DIR=$(DATA_DIR) "$$bin/cargo-lambda" lambda watch --bin krkn-telemetry-lambda
+
+invoke: ## send a sample event to `make watch`: make invoke EVENT=events/v1-healthz.json
+	@test -n "$(EVENT)" || { echo "usage: make invoke EVENT=events/<file>.json" >&2; exit 2; }
+	bin="$$(dirname "$$(scripts/python-venv.sh scripts/requirements-lambda.txt | tail -n1)")"; \
+	"$$bin/cargo-lambda" lambda invoke krkn-telemetry-lambda --data-file $(EVENT)
 
 build: ## debug build of every binary
 	$(CARGO) build --locked --workspace

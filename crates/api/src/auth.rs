@@ -166,6 +166,41 @@ pub fn new_user(
     })
 }
 
+/// What [`ensure_admin`] did.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum AdminBootstrap {
+    /// `admin` was set from the given password.
+    SetFromEnvironment,
+    /// The store had no users; `admin` was created with this random password (show it once).
+    Generated(String),
+    /// Users exist and no password was given: nothing to do.
+    Unchanged,
+}
+
+/// Makes sure someone can log in: `password` (from `KRKN_TELEMETRY_ADMIN_PASSWORD`; empty
+/// counts as unset) creates or resets `admin`; otherwise, when `generate` is set and the store
+/// has no users, `admin` gets a random password.
+pub fn ensure_admin(
+    store: &LocalStore,
+    password: Option<&str>,
+    generate: bool,
+) -> Result<AdminBootstrap, String> {
+    if let Some(password) = password.filter(|p| !p.is_empty()) {
+        store
+            .put_user(&new_user("admin", "admin", "*", password)?)
+            .map_err(|e| e.to_string())?;
+        return Ok(AdminBootstrap::SetFromEnvironment);
+    }
+    if generate && store.list_users().map_err(|e| e.to_string())?.is_empty() {
+        let password = random_password();
+        store
+            .put_user(&new_user("admin", "admin", "*", &password)?)
+            .map_err(|e| e.to_string())?;
+        return Ok(AdminBootstrap::Generated(password));
+    }
+    Ok(AdminBootstrap::Unchanged)
+}
+
 const CACHE_CAPACITY: usize = 1024;
 const CACHE_TTL: Duration = Duration::from_secs(300);
 

@@ -7,11 +7,13 @@
 //! - [`store`]: where documents and the run index live (the embedded store today).
 //! - [`signing`]: HMAC-signed upload and download links of the embedded store.
 //! - [`routes`]: krkn's protocol (`POST /telemetry`, `GET /navigate/...`) plus `/healthz`.
+//! - [`lambda`]: the router behind API Gateway (stage prefix stripped).
 //! - [`error`]: every failure as a status code and a message that names the problem.
 
 pub mod auth;
 pub mod config;
 pub mod error;
+pub mod lambda;
 pub mod routes;
 pub mod signing;
 pub mod store;

@@ -8,7 +8,7 @@ use std::sync::Arc;
 
 use anyhow::Context;
 use clap::{Parser, Subcommand, ValueEnum};
-use krkn_telemetry_api::auth::{new_user, random_password};
+use krkn_telemetry_api::auth::{AdminBootstrap, ensure_admin, new_user};
 use krkn_telemetry_api::store::LocalStore;
 use krkn_telemetry_api::{ApiConfig, AppState, router};
 
@@ -165,17 +165,17 @@ fn run(cli: Cli) -> anyhow::Result<()> {
 
 /// On first start, or when `KRKN_TELEMETRY_ADMIN_PASSWORD` is set, makes sure `admin` exists.
 fn bootstrap_admin(store: &LocalStore) -> anyhow::Result<()> {
-    if let Ok(password) = std::env::var("KRKN_TELEMETRY_ADMIN_PASSWORD") {
-        let record = new_user("admin", "admin", "*", &password).map_err(anyhow::Error::msg)?;
-        store.put_user(&record)?;
-        tracing::info!("user admin set from KRKN_TELEMETRY_ADMIN_PASSWORD");
-    } else if store.list_users()?.is_empty() {
-        let password = random_password();
-        store.put_user(&new_user("admin", "admin", "*", &password).map_err(anyhow::Error::msg)?)?;
+    let password = std::env::var("KRKN_TELEMETRY_ADMIN_PASSWORD").ok();
+    match ensure_admin(store, password.as_deref(), true).map_err(anyhow::Error::msg)? {
+        AdminBootstrap::SetFromEnvironment => {
+            tracing::info!("user admin set from KRKN_TELEMETRY_ADMIN_PASSWORD")
+        }
         // Printed once, on the terminal only; it is not logged.
-        eprintln!(
-            "created user admin with password {password} (shown once; change it with `krkn-telemetry-api user add admin --role admin`)"
-        );
+        AdminBootstrap::Generated(password) => eprintln!(
+            "created user admin with password {password} (shown once; change it with \
+             `krkn-telemetry-api user add admin --role admin`)"
+        ),
+        AdminBootstrap::Unchanged => {}
     }
     Ok(())
 }

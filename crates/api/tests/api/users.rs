@@ -1,0 +1,70 @@
+//! First-start admin, and users as the CLI manages them.
+
+use std::sync::Arc;
+
+use axum::http::StatusCode;
+use krkn_telemetry_api::auth::{AdminBootstrap, ensure_admin, new_user};
+use krkn_telemetry_api::store::LocalStore;
+use krkn_telemetry_api::{ApiConfig, AppState, router};
+
+use crate::helpers::*;
+
+#[tokio::test]
+async fn first_start_creates_an_admin_that_can_log_in() {
+    let dir = tempfile::tempdir().expect("dir");
+    let store = Arc::new(LocalStore::open(dir.path()).expect("store"));
+    // An empty KRKN_TELEMETRY_ADMIN_PASSWORD counts as unset.
+    let AdminBootstrap::Generated(password) =
+        ensure_admin(&store, Some(""), true).expect("bootstrap")
+    else {
+        panic!("an admin is generated on an empty store");
+    };
+    assert_eq!(
+        ensure_admin(&store, None, true).expect("again"),
+        AdminBootstrap::Unchanged
+    );
+    let stored = store
+        .get_user("admin")
+        .expect("read")
+        .expect("admin exists");
+    assert!(
+        stored.password_hash.starts_with("$argon2id$"),
+        "only a hash is stored"
+    );
+    assert!(!stored.password_hash.contains(&password));
+
+    let app = TestApp {
+        router: router(AppState::new(Arc::clone(&store), ApiConfig::default()).expect("state")),
+        store,
+        dir,
+    };
+    let request = axum::http::Request::get("/navigate")
+        .header("Authorization", basic("admin", &password))
+        .body(axum::body::Body::empty())
+        .expect("request");
+    assert_eq!(app.send(request).await.status, StatusCode::OK);
+}
+
+#[test]
+fn bad_user_definitions_are_refused_with_reasons() {
+    assert!(
+        new_user("bob", "superuser", "*", "long-enough")
+            .expect_err("role")
+            .contains("unknown role")
+    );
+    assert!(
+        new_user("bob", "reader", "*", "short")
+            .expect_err("password")
+            .contains("at least 8")
+    );
+    assert!(
+        new_user("../bob", "reader", "*", "long-enough")
+            .expect_err("name")
+            .contains("user name")
+    );
+    assert!(
+        new_user("bob", "reader", "a/b", "long-enough")
+            .expect_err("group")
+            .contains("group")
+    );
+}
