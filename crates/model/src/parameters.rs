@@ -219,11 +219,10 @@ impl ChaosRunTelemetry {
             .fill_missing(|| Scalar::Number(Number::from_f64(0.0).unwrap_or(0.into())));
         self.run_uuid.fill_missing(String::new);
         self.timestamp.fill_missing(String::new);
-        // krkn-lib reads an absent or empty check list back as None.
-        for checks in [&mut self.virt_checks, &mut self.post_virt_checks] {
-            if checks.is_missing() {
-                *checks = Field::Null;
-            }
+        // krkn-lib reads an absent or empty check list back as None. (It never writes
+        // `post_virt_checks` back: an absent one stays absent.)
+        if self.virt_checks.is_missing() {
+            self.virt_checks = Field::Null;
         }
         if self.health_checks.is_missing() {
             self.health_checks = Field::Null;

@@ -76,10 +76,50 @@ impl Serialize for RawJson {
     }
 }
 
+/// Deepest nesting accepted inside an opaque value. serde_json skips raw values without a
+/// depth limit, but a stored document must stay readable by every JSON parser (serde_json
+/// stops at 128 levels), so deeper values are refused when they arrive.
+pub const MAX_RAW_DEPTH: usize = 100;
+
 impl<'de> Deserialize<'de> for RawJson {
     fn deserialize<D: Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
-        Box::<RawValue>::deserialize(deserializer).map(RawJson)
+        let raw = Box::<RawValue>::deserialize(deserializer)?;
+        if nesting_exceeds(raw.get(), MAX_RAW_DEPTH) {
+            return Err(serde::de::Error::custom(format_args!(
+                "a value is nested more than {MAX_RAW_DEPTH} levels deep"
+            )));
+        }
+        Ok(RawJson(raw))
     }
+}
+
+/// True when `[`/`{` nest deeper than `limit` outside strings in valid JSON text.
+fn nesting_exceeds(text: &str, limit: usize) -> bool {
+    let bytes = text.as_bytes();
+    let (mut depth, mut in_string, mut escaped) = (0usize, false, false);
+    for &byte in bytes {
+        if in_string {
+            match byte {
+                _ if escaped => escaped = false,
+                b'\\' => escaped = true,
+                b'"' => in_string = false,
+                _ => {}
+            }
+            continue;
+        }
+        match byte {
+            b'"' => in_string = true,
+            b'[' | b'{' => {
+                depth += 1;
+                if depth > limit {
+                    return true;
+                }
+            }
+            b']' | b'}' => depth = depth.saturating_sub(1),
+            _ => {}
+        }
+    }
+    false
 }
 
 impl JsonSchema for RawJson {
@@ -93,5 +133,33 @@ impl JsonSchema for RawJson {
 
     fn json_schema(_generator: &mut SchemaGenerator) -> Schema {
         Schema::default()
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn nesting_counts_brackets_outside_strings_only() {
+        assert!(!nesting_exceeds(
+            r#"{"a": "[[[[[[", "b": "\"[[[[", "c": "\\"}"#,
+            1
+        ));
+        assert!(nesting_exceeds("[[[1]]]", 2));
+        assert!(!nesting_exceeds("[[1],[2],[3]]", 2));
+    }
+
+    #[test]
+    fn deep_opaque_values_are_refused() {
+        let deep = format!(
+            "{}{}",
+            "[".repeat(MAX_RAW_DEPTH + 1),
+            "]".repeat(MAX_RAW_DEPTH + 1)
+        );
+        let err = serde_json::from_str::<RawJson>(&deep).expect_err("too deep");
+        assert!(err.to_string().contains("nested more than"), "{err}");
+        let fine = format!("{}{}", "[".repeat(MAX_RAW_DEPTH), "]".repeat(MAX_RAW_DEPTH));
+        assert!(serde_json::from_str::<RawJson>(&fine).is_ok());
     }
 }

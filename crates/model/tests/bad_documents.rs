@@ -99,6 +99,16 @@ fn cases() -> Vec<Case> {
             "",
             "recursion limit exceeded",
         ),
+        // Opaque values are skipped without serde_json's depth limit: they get their own.
+        case(
+            "deep nesting in an opaque value",
+            Made(|| {
+                let deep = format!("{}{}", "[".repeat(110), "]".repeat(110));
+                format!("{{\"scenarios\": [], \"error_logs\": [{deep}]}}").into_bytes()
+            }),
+            "",
+            "nested more than 100 levels",
+        ),
         case(
             "duplicate key",
             Raw(b"{\"scenarios\": [], \"scenarios\": []}"),

@@ -87,14 +87,10 @@ pub async fn presigned_url(
             )));
         }
     };
+    // An existing file still gets a link: krkn-lib asks for a new link when a PUT's response is
+    // lost, and must be able to finish. The upload itself never replaces anything: the same
+    // bytes again are a 200, other bytes a 412.
     let key = run.object_key(&artifact);
-    let exists = {
-        let key = key.clone();
-        state.blocking(move |store| store.exists(&key)).await?
-    };
-    if exists {
-        return Err(ApiError::Conflict(key));
-    }
     let claims = LinkClaims {
         kind: LinkKind::Upload,
         key: key.clone(),

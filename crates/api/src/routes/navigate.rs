@@ -70,7 +70,7 @@ async fn list(
             .ok()
             .filter(|n| (1..=MAX_PAGE).contains(n))
             .ok_or_else(|| {
-                ApiError::Forbidden(format!("limit must be a number from 1 to {MAX_PAGE}"))
+                ApiError::BadRequest(format!("limit must be a number from 1 to {MAX_PAGE}"))
             })?,
     };
     let start_after = query.get("start_after").cloned();

@@ -9,7 +9,7 @@ use std::collections::HashMap;
 use axum::body::Bytes;
 use axum::extract::{Query, State};
 use axum::http::{HeaderMap, StatusCode, header};
-use krkn_telemetry_model::{ChaosRunTelemetry, Problems, RunKey};
+use krkn_telemetry_model::{ChaosRunTelemetry, RunKey};
 use sha2::{Digest, Sha256};
 
 use super::AppState;
@@ -101,22 +101,13 @@ fn require_json(headers: &HeaderMap) -> Result<(), ApiError> {
     }
 }
 
-/// Parse, normalise (decode parameters, anonymise kubeconfigs, fill defaults), validate.
+/// Validate the document as sent (rules see what the sender wrote, before any default is
+/// filled in), then normalise it (decode parameters, anonymise kubeconfigs, fill defaults).
 fn prepare(body: &[u8]) -> Result<ChaosRunTelemetry, ApiError> {
     let mut document = ChaosRunTelemetry::from_json(body).map_err(ApiError::InvalidDocument)?;
-    let mut problems = document.normalize().err().unwrap_or_default();
-    if let Err(more) = document.validate() {
-        for problem in more {
-            if !problems.0.contains(&problem) {
-                problems.0.push(problem);
-            }
-        }
-    }
-    if problems.is_empty() {
-        Ok(document)
-    } else {
-        Err(ApiError::InvalidDocument(Problems(problems.0)))
-    }
+    document.validate().map_err(ApiError::InvalidDocument)?;
+    document.normalize().map_err(ApiError::InvalidDocument)?;
+    Ok(document)
 }
 
 fn run_record(key: &RunKey, document: &ChaosRunTelemetry, stored: &[u8]) -> RunRecord {

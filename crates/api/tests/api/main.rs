@@ -3,6 +3,7 @@
 
 mod events;
 mod helpers;
+mod malformed;
 mod navigate;
 mod protocol;
 mod telemetry;
