@@ -2,6 +2,7 @@
 # contributors. Targets share one cargo build (CARGO_TARGET_DIR may point to a cache).
 
 CARGO ?= cargo
+TARGET_DIR := $(or $(CARGO_TARGET_DIR),target)
 LISTEN ?= 127.0.0.1:8080
 DATA_DIR ?= ./data
 
@@ -16,6 +17,7 @@ run: ## start the service on the embedded store at http://$(LISTEN)
 test: ## install what the tests need and run them all
 	$(CARGO) test --locked --workspace --all-targets
 	$(CARGO) test --locked --workspace --doc
+	tests/run_krkn_lib_e2e.sh $(TARGET_DIR)/debug/krkn-telemetry-api
 
 lint: ## rustfmt, clippy (warnings are errors) and cfn-lint on the SAM template
 	$(CARGO) fmt --all -- --check
