@@ -18,7 +18,7 @@ use sha2::{Digest, Sha256};
 use subtle::ConstantTimeEq;
 
 use crate::error::ApiError;
-use crate::store::{LocalStore, StoreError, UserRecord};
+use crate::store::{StoreError, UserRecord, UserStore};
 
 /// What a user may do.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord)]
@@ -180,21 +180,29 @@ pub enum AdminBootstrap {
 /// Makes sure someone can log in: `password` (from `KRKN_TELEMETRY_ADMIN_PASSWORD`; empty
 /// counts as unset) creates or resets `admin`; otherwise, when `generate` is set and the store
 /// has no users, `admin` gets a random password.
-pub fn ensure_admin(
-    store: &LocalStore,
+pub async fn ensure_admin(
+    users: &dyn UserStore,
     password: Option<&str>,
     generate: bool,
 ) -> Result<AdminBootstrap, String> {
     if let Some(password) = password.filter(|p| !p.is_empty()) {
-        store
+        users
             .put_user(&new_user("admin", "admin", "*", password)?)
+            .await
             .map_err(|e| e.to_string())?;
         return Ok(AdminBootstrap::SetFromEnvironment);
     }
-    if generate && store.list_users().map_err(|e| e.to_string())?.is_empty() {
+    if generate
+        && users
+            .list_users()
+            .await
+            .map_err(|e| e.to_string())?
+            .is_empty()
+    {
         let password = random_password();
-        store
+        users
             .put_user(&new_user("admin", "admin", "*", &password)?)
+            .await
             .map_err(|e| e.to_string())?;
         return Ok(AdminBootstrap::Generated(password));
     }
@@ -206,35 +214,25 @@ const CACHE_TTL: Duration = Duration::from_secs(300);
 
 /// Checks credentials against the user store, with the bounded cache described above.
 pub struct Authenticator {
-    store: Arc<LocalStore>,
+    users: Arc<dyn UserStore>,
     cache: Mutex<HashMap<String, ([u8; 32], Instant)>>,
 }
 
 impl Authenticator {
     /// An authenticator over the given user store.
-    pub fn new(store: Arc<LocalStore>) -> Self {
+    pub fn new(users: Arc<dyn UserStore>) -> Self {
         Authenticator {
-            store,
+            users,
             cache: Mutex::new(HashMap::new()),
         }
     }
 
     /// The user named by the request's Basic credentials, or 401.
-    pub async fn authenticate(self: &Arc<Self>, headers: &HeaderMap) -> Result<User, ApiError> {
+    pub async fn authenticate(&self, headers: &HeaderMap) -> Result<User, ApiError> {
+        const REFUSED: ApiError = ApiError::Unauthenticated("unknown user or wrong password");
         let (name, password) = basic_credentials(headers)?;
-        let this = Arc::clone(self);
-        tokio::task::spawn_blocking(move || this.check(&name, &password))
-            .await
-            .map_err(|e| ApiError::Store(StoreError::Task(e.to_string())))?
-    }
-
-    fn check(&self, name: &str, password: &str) -> Result<User, ApiError> {
-        let record = self
-            .store
-            .get_user(name)?
-            .ok_or(ApiError::Unauthenticated("unknown user or wrong password"))?;
-        let role = Role::parse(&record.role)
-            .ok_or(ApiError::Unauthenticated("unknown user or wrong password"))?;
+        let record = self.users.get_user(&name).await?.ok_or(REFUSED)?;
+        let role = Role::parse(&record.role).ok_or(REFUSED)?;
         let user = User {
             name: record.name.clone(),
             role,
@@ -250,18 +248,27 @@ impl Authenticator {
             .into();
         {
             let cache = self.cache.lock().unwrap_or_else(|p| p.into_inner());
-            if let Some((cached, at)) = cache.get(name)
+            if let Some((cached, at)) = cache.get(&name)
                 && at.elapsed() < CACHE_TTL
                 && bool::from(cached.ct_eq(&fingerprint))
             {
                 return Ok(user);
             }
         }
-        let parsed = PasswordHash::new(&record.password_hash)
-            .map_err(|_| ApiError::Unauthenticated("unknown user or wrong password"))?;
-        Argon2::default()
-            .verify_password(password.as_bytes(), &parsed)
-            .map_err(|_| ApiError::Unauthenticated("unknown user or wrong password"))?;
+        // argon2 is slow on purpose: keep it off the async threads.
+        let hash = record.password_hash.clone();
+        let verified = tokio::task::spawn_blocking(move || {
+            PasswordHash::new(&hash).ok().is_some_and(|parsed| {
+                Argon2::default()
+                    .verify_password(password.as_bytes(), &parsed)
+                    .is_ok()
+            })
+        })
+        .await
+        .map_err(|e| ApiError::Store(StoreError::Task(e.to_string())))?;
+        if !verified {
+            return Err(REFUSED);
+        }
         let mut cache = self.cache.lock().unwrap_or_else(|p| p.into_inner());
         if cache.len() >= CACHE_CAPACITY {
             cache.retain(|_, (_, at)| at.elapsed() < CACHE_TTL);
@@ -269,7 +276,7 @@ impl Authenticator {
                 cache.clear();
             }
         }
-        cache.insert(name.to_owned(), (fingerprint, Instant::now()));
+        cache.insert(name, (fingerprint, Instant::now()));
         Ok(user)
     }
 }

@@ -1,4 +1,5 @@
-//! `krkn-telemetry-api`: serve the API on the embedded store, and manage its users.
+//! `krkn-telemetry-api`: serve the API (embedded store or S3 + DynamoDB), create the AWS
+//! resources for local setups, and manage users.
 
 use std::io::Read;
 use std::net::SocketAddr;
@@ -9,7 +10,8 @@ use std::sync::Arc;
 use anyhow::Context;
 use clap::{Parser, Subcommand, ValueEnum};
 use krkn_telemetry_api::auth::{AdminBootstrap, ensure_admin, new_user};
-use krkn_telemetry_api::store::LocalStore;
+use krkn_telemetry_api::store::aws::AwsSettings;
+use krkn_telemetry_api::store::{AwsStore, Backend, LocalStore};
 use krkn_telemetry_api::{ApiConfig, AppState, router};
 
 #[global_allocator]
@@ -24,10 +26,12 @@ struct Cli {
 }
 
 /// Where the data lives.
-#[derive(Debug, Clone, Copy, ValueEnum)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
 enum StoreKind {
     /// A local directory plus an embedded SQLite index (no account needed).
     Local,
+    /// S3 (BUCKET_NAME) and DynamoDB (TABLE_NAME); AWS_ENDPOINT_URL for compatible servers.
+    Aws,
 }
 
 #[derive(Debug, clap::Args)]
@@ -47,6 +51,11 @@ enum Command {
         /// Address to listen on.
         #[arg(long, default_value = "127.0.0.1:8080")]
         listen: SocketAddr,
+        #[command(flatten)]
+        store: StoreArgs,
+    },
+    /// Create the bucket and the table (aws store; in AWS the SAM template does this).
+    Init {
         #[command(flatten)]
         store: StoreArgs,
     },
@@ -95,7 +104,14 @@ fn main() -> ExitCode {
             return ExitCode::from(if error.use_stderr() { 2 } else { 0 });
         }
     };
-    match run(cli) {
+    let runtime = match tokio::runtime::Runtime::new() {
+        Ok(runtime) => runtime,
+        Err(error) => {
+            eprintln!("krkn-telemetry-api: error: cannot start the async runtime: {error}");
+            return ExitCode::from(1);
+        }
+    };
+    match runtime.block_on(run(cli)) {
         Ok(()) => ExitCode::SUCCESS,
         Err(error) => {
             eprintln!("krkn-telemetry-api: error: {error:#}");
@@ -104,36 +120,55 @@ fn main() -> ExitCode {
     }
 }
 
-fn open(store: &StoreArgs) -> anyhow::Result<Arc<LocalStore>> {
-    let StoreKind::Local = store.store;
-    let opened = LocalStore::open(&store.data_dir)
-        .with_context(|| format!("cannot open the store in {}", store.data_dir.display()))?;
-    Ok(Arc::new(opened))
+async fn open(store: &StoreArgs) -> anyhow::Result<(Backend, Option<Arc<AwsStore>>)> {
+    match store.store {
+        StoreKind::Local => {
+            let opened = LocalStore::open(&store.data_dir).with_context(|| {
+                format!("cannot open the store in {}", store.data_dir.display())
+            })?;
+            Ok((Backend::local(Arc::new(opened)), None))
+        }
+        StoreKind::Aws => {
+            let settings = AwsSettings::from_env().map_err(anyhow::Error::msg)?;
+            let aws = Arc::new(AwsStore::connect(&settings).await);
+            Ok((Backend::aws(Arc::clone(&aws)), Some(aws)))
+        }
+    }
 }
 
-fn run(cli: Cli) -> anyhow::Result<()> {
+async fn run(cli: Cli) -> anyhow::Result<()> {
     match cli.command {
         Command::Serve { listen, store } => {
-            let store = open(&store)?;
-            bootstrap_admin(&store)?;
-            let state = AppState::new(store, ApiConfig::from_env()?)?;
-            let runtime =
-                tokio::runtime::Runtime::new().context("cannot start the async runtime")?;
-            runtime.block_on(async move {
-                let listener = tokio::net::TcpListener::bind(listen)
-                    .await
-                    .with_context(|| format!("cannot listen on {listen}"))?;
-                tracing::info!("serving on http://{}", listener.local_addr()?);
-                axum::serve(listener, router(state))
-                    .with_graceful_shutdown(async {
-                        let _ = tokio::signal::ctrl_c().await;
-                    })
-                    .await
-                    .context("server failed")
-            })
+            let (backend, _) = open(&store).await?;
+            bootstrap_admin(&backend).await?;
+            let state = AppState::new(backend, ApiConfig::from_env()?);
+            let listener = tokio::net::TcpListener::bind(listen)
+                .await
+                .with_context(|| format!("cannot listen on {listen}"))?;
+            tracing::info!("serving on http://{}", listener.local_addr()?);
+            axum::serve(listener, router(state))
+                .with_graceful_shutdown(async {
+                    let _ = tokio::signal::ctrl_c().await;
+                })
+                .await
+                .context("server failed")
+        }
+        Command::Init { store } => {
+            if store.store != StoreKind::Aws {
+                anyhow::bail!(
+                    "init creates AWS resources: use --store aws (the local store creates itself)"
+                );
+            }
+            let (_, aws) = open(&store).await?;
+            let aws = aws.context("the aws store did not open")?;
+            for line in aws.init().await? {
+                eprintln!("{line}");
+            }
+            Ok(())
         }
         Command::User { action, store } => {
-            let store = open(&store)?;
+            let (backend, _) = open(&store).await?;
+            let users = &backend.users;
             match action {
                 UserAction::Add { name, role, groups } => {
                     let mut password = String::new();
@@ -143,17 +178,17 @@ fn run(cli: Cli) -> anyhow::Result<()> {
                     let password = password.trim_end_matches(['\r', '\n']);
                     let record =
                         new_user(&name, &role, &groups, password).map_err(anyhow::Error::msg)?;
-                    store.put_user(&record)?;
+                    users.put_user(&record).await?;
                     eprintln!("user {name} saved (role {role}, groups {groups})");
                 }
                 UserAction::Remove { name } => {
-                    if !store.remove_user(&name)? {
+                    if !users.remove_user(&name).await? {
                         anyhow::bail!("no user named {name}");
                     }
                     eprintln!("user {name} removed");
                 }
                 UserAction::List => {
-                    for user in store.list_users()? {
+                    for user in users.list_users().await? {
                         println!("{}\t{}\t{}", user.name, user.role, user.groups);
                     }
                 }
@@ -164,9 +199,12 @@ fn run(cli: Cli) -> anyhow::Result<()> {
 }
 
 /// On first start, or when `KRKN_TELEMETRY_ADMIN_PASSWORD` is set, makes sure `admin` exists.
-fn bootstrap_admin(store: &LocalStore) -> anyhow::Result<()> {
+async fn bootstrap_admin(backend: &Backend) -> anyhow::Result<()> {
     let password = std::env::var("KRKN_TELEMETRY_ADMIN_PASSWORD").ok();
-    match ensure_admin(store, password.as_deref(), true).map_err(anyhow::Error::msg)? {
+    match ensure_admin(backend.users.as_ref(), password.as_deref(), true)
+        .await
+        .map_err(anyhow::Error::msg)?
+    {
         AdminBootstrap::SetFromEnvironment => {
             tracing::info!("user admin set from KRKN_TELEMETRY_ADMIN_PASSWORD")
         }

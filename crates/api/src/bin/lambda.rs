@@ -1,12 +1,13 @@
 //! `krkn-telemetry-lambda`: the service as an AWS Lambda function (API Gateway proxy events).
 //!
-//! Store selection by environment: `BUCKET_NAME` + `TABLE_NAME` select S3 + DynamoDB (the
-//! AWS store, the API issue's next step); `KRKN_TELEMETRY_DATA_DIR` selects the embedded store,
-//! which is what `cargo lambda watch` uses locally (`make watch`).
+//! Store selection by environment: `BUCKET_NAME` + `TABLE_NAME` select S3 + DynamoDB (what
+//! `infra/template.yaml` deploys); without them, `KRKN_TELEMETRY_DATA_DIR` (default
+//! `/tmp/krkn-telemetry`) holds the embedded store, which is what `make watch` uses locally.
 
 use std::sync::Arc;
 
-use krkn_telemetry_api::store::LocalStore;
+use krkn_telemetry_api::store::aws::AwsSettings;
+use krkn_telemetry_api::store::{AwsStore, Backend, LocalStore};
 use krkn_telemetry_api::{ApiConfig, AppState, lambda, router};
 use lambda_http::{Error, Request, service_fn};
 
@@ -23,24 +24,17 @@ async fn main() -> Result<(), Error> {
         .with_ansi(false)
         .init();
     let config = ApiConfig::from_env()?;
-    let data_dir = match (
-        std::env::var("BUCKET_NAME"),
-        std::env::var("KRKN_TELEMETRY_DATA_DIR"),
-    ) {
-        (_, Ok(dir)) => dir,
-        (Ok(_), Err(_)) => {
-            return Err(
-                "BUCKET_NAME is set, but the S3 + DynamoDB store is not built yet; \
-                        set KRKN_TELEMETRY_DATA_DIR to use the embedded store"
-                    .into(),
-            );
-        }
-        (Err(_), Err(_)) => "/tmp/krkn-telemetry".to_owned(),
+    let backend = if std::env::var_os("BUCKET_NAME").is_some() {
+        Backend::aws(Arc::new(AwsStore::connect(&AwsSettings::from_env()?).await))
+    } else {
+        let dir = std::env::var("KRKN_TELEMETRY_DATA_DIR")
+            .unwrap_or_else(|_| "/tmp/krkn-telemetry".to_owned());
+        Backend::local(Arc::new(LocalStore::open(std::path::Path::new(&dir))?))
     };
-    let store = Arc::new(LocalStore::open(std::path::Path::new(&data_dir))?);
     let password = std::env::var("KRKN_TELEMETRY_ADMIN_PASSWORD").ok();
-    krkn_telemetry_api::auth::ensure_admin(&store, password.as_deref(), false)?;
-    let app = router(AppState::new(store, config)?);
+    krkn_telemetry_api::auth::ensure_admin(backend.users.as_ref(), password.as_deref(), false)
+        .await?;
+    let app = router(AppState::new(backend, config));
     lambda_http::run(service_fn(move |request: Request| {
         lambda::handle(app.clone(), request)
     }))

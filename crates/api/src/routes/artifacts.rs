@@ -7,6 +7,8 @@
 //! SHA-256 when the client announces them (`content_length=`, `sha256=`; old clients do not).
 
 use std::collections::HashMap;
+use std::sync::Arc;
+use std::time::Duration;
 
 use axum::body::Body;
 use axum::extract::{Path, Query, State};
@@ -21,7 +23,7 @@ use tokio::io::AsyncWriteExt;
 use super::AppState;
 use crate::error::ApiError;
 use crate::signing::{LinkClaims, LinkKind};
-use crate::store::PutOutcome;
+use crate::store::{LocalStore, PutOutcome, StoreError, UploadRequest};
 
 fn now() -> i64 {
     chrono::Utc::now().timestamp()
@@ -89,22 +91,40 @@ pub async fn presigned_url(
     };
     // An existing file still gets a link: krkn-lib asks for a new link when a PUT's response is
     // lost, and must be able to finish. The upload itself never replaces anything: the same
-    // bytes again are a 200, other bytes a 412.
+    // bytes again are a 200, other bytes a 412 (on S3 the bucket keeps every version).
     let key = run.object_key(&artifact);
-    let claims = LinkClaims {
-        kind: LinkKind::Upload,
-        key: key.clone(),
-        expires: now() + state.config.link_expiration_secs as i64,
-        length,
-        sha256,
-    };
-    let url = format!(
-        "{}/upload/{key}?{}",
-        base_url(&state, &headers),
-        claims.query(&state.signer)
-    );
+    let url = state
+        .backend
+        .objects
+        .upload_link(&UploadRequest {
+            key: key.clone(),
+            expires_in: Duration::from_secs(state.config.link_expiration_secs),
+            length,
+            sha256,
+            base_url: base_url(&state, &headers),
+        })
+        .await?;
     tracing::info!(%key, user = %user.name, "upload link issued");
     Ok(url.into_response())
+}
+
+/// The embedded store, or 404: with S3, links point at S3 and these routes do not exist.
+fn embedded(state: &AppState) -> Result<Arc<LocalStore>, ApiError> {
+    state.backend.local.clone().ok_or_else(|| {
+        ApiError::NotFound(
+            "this deployment stores files in S3; use the link /presigned-url gave".to_owned(),
+        )
+    })
+}
+
+async fn on_local<T: Send + 'static>(
+    local: Arc<LocalStore>,
+    work: impl FnOnce(&LocalStore) -> Result<T, StoreError> + Send + 'static,
+) -> Result<T, ApiError> {
+    tokio::task::spawn_blocking(move || work(&local))
+        .await
+        .map_err(|e| ApiError::Store(StoreError::Task(e.to_string())))?
+        .map_err(ApiError::from)
 }
 
 /// `PUT /upload/<group>/<run>/<file>?expires=..&sig=..`: stores the raw body, streamed to a
@@ -132,8 +152,9 @@ pub async fn upload(
             .map_err(|_| ApiError::BadRequest("len must be a number".to_owned()))?,
         sha256: query.get("sha256").cloned(),
     };
-    state
-        .signer
+    let local = embedded(&state)?;
+    local
+        .signer()
         .verify(&claims, non_empty(&query, "sig")?, now())?;
 
     let declared = headers
@@ -157,7 +178,7 @@ pub async fn upload(
         )));
     }
 
-    let temp = state.store.temp_path();
+    let temp = local.temp_path();
     let written = receive(body, &temp, limit).await;
     let (size, digest) = match written {
         Ok(done) => done,
@@ -186,30 +207,29 @@ pub async fn upload(
     let outcome = {
         let key = key.clone();
         let digest = digest.clone();
-        state
-            .blocking(move |store| {
-                let outcome = store.commit_if_absent(&key, &temp)?;
-                // A retry of an upload that did arrive is not an error: same bytes, same answer.
-                let same = match outcome {
-                    PutOutcome::Created => true,
-                    PutOutcome::AlreadyExists => match store.open_object(&key)? {
-                        Some((mut file, existing_size)) if existing_size == size => {
-                            let mut hasher = Sha256::new();
-                            std::io::copy(&mut file, &mut hasher).map_err(|source| {
-                                crate::store::StoreError::Io {
-                                    action: "read",
-                                    path: key.clone(),
-                                    source,
-                                }
-                            })?;
-                            hex::encode(hasher.finalize()) == digest
-                        }
-                        _ => false,
-                    },
-                };
-                Ok((outcome, same))
-            })
-            .await?
+        on_local(Arc::clone(&local), move |store| {
+            let outcome = store.commit_if_absent(&key, &temp)?;
+            // A retry of an upload that did arrive is not an error: same bytes, same answer.
+            let same = match outcome {
+                PutOutcome::Created => true,
+                PutOutcome::AlreadyExists => match store.open_object(&key)? {
+                    Some((mut file, existing_size)) if existing_size == size => {
+                        let mut hasher = Sha256::new();
+                        std::io::copy(&mut file, &mut hasher).map_err(|source| {
+                            crate::store::StoreError::Io {
+                                action: "read",
+                                path: key.clone(),
+                                source,
+                            }
+                        })?;
+                        hex::encode(hasher.finalize()) == digest
+                    }
+                    _ => false,
+                },
+            };
+            Ok((outcome, same))
+        })
+        .await?
     };
     match outcome {
         (_, true) => {
@@ -282,25 +302,16 @@ pub async fn download_url(
     // Top-level files have no group: only users who may read every group see them.
     user.require_read(Some(if segments.len() > 1 { segments[0] } else { "*" }))?;
     let key = segments.join("/");
-    let exists = {
-        let key = key.clone();
-        state.blocking(move |store| store.exists(&key)).await?
-    };
-    if !exists {
+    if !state.backend.objects.exists(&key).await? {
         return Err(ApiError::NotFound(key));
     }
-    let claims = LinkClaims {
-        kind: LinkKind::Download,
-        key: key.clone(),
-        expires: now() + state.config.link_expiration_secs as i64,
-        length: None,
-        sha256: None,
-    };
-    let link = format!(
-        "{}/download/{key}?{}",
-        base_url(&state, &headers),
-        claims.query(&state.signer)
-    );
+    let ttl = Duration::from_secs(state.config.link_expiration_secs);
+    let base = format!("{}/", base_url(&state, &headers));
+    let link = state
+        .backend
+        .objects
+        .download_link(&key, ttl, &base)
+        .await?;
     Ok(axum::Json(serde_json::json!({ "download_link": link })).into_response())
 }
 
@@ -322,12 +333,13 @@ pub async fn download(
         length: None,
         sha256: None,
     };
-    state
-        .signer
+    let local = embedded(&state)?;
+    local
+        .signer()
         .verify(&claims, non_empty(&query, "sig")?, now())?;
     let opened = {
         let key = path.clone();
-        state.blocking(move |store| store.open_object(&key)).await?
+        on_local(local, move |store| store.open_object(&key)).await?
     };
     let Some((file, size)) = opened else {
         return Err(ApiError::NotFound(path));

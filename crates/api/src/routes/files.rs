@@ -13,7 +13,6 @@ use krkn_telemetry_model::keys::validate_segment;
 
 use super::AppState;
 use crate::error::ApiError;
-use crate::signing::{LinkClaims, LinkKind};
 use crate::store::ListEntry;
 
 const PAGE: usize = 1000;
@@ -98,12 +97,11 @@ async fn page(
         _ => String::new(),
     };
     let start_after = query.get("start_after").cloned();
-    let mut entries = {
-        let prefix = prefix.clone();
-        state
-            .blocking(move |store| store.list(&prefix, start_after.as_deref(), PAGE + 1))
-            .await?
-    };
+    let mut entries = state
+        .backend
+        .objects
+        .list(&prefix, start_after, PAGE + 1)
+        .await?;
     if group.is_none() {
         entries.retain(|e| user.may_access(&e.path));
     }
@@ -130,13 +128,12 @@ async fn page(
         html.push_str("<p>Nothing here yet.</p>");
     } else {
         html.push_str("<table><thead><tr><th scope=\"col\">name</th><th scope=\"col\">size</th><th scope=\"col\">modified</th></tr></thead><tbody>");
-        let now = chrono::Utc::now().timestamp();
         for entry in &entries {
             let name = escape(&entry.path);
             let link = if entry.kind == "folder" {
                 format!("{}/", entry.path)
             } else {
-                download_link(&state, &prefix, entry, depth, now)
+                download_link(&state, &prefix, entry, depth).await?
             };
             let _ = write!(
                 html,
@@ -165,27 +162,21 @@ async fn page(
     Ok(Html(html).into_response())
 }
 
-/// A signed download link, relative to the current page (`../../../download/<key>?...`).
-fn download_link(
+/// A download link: relative to the current page for links this server serves
+/// (`../../../download/<key>?...`), absolute for S3's.
+async fn download_link(
     state: &AppState,
     prefix: &str,
     entry: &ListEntry,
     depth: usize,
-    now: i64,
-) -> String {
+) -> Result<String, ApiError> {
     let key = format!("{prefix}{}", entry.path);
-    let claims = LinkClaims {
-        kind: LinkKind::Download,
-        key: key.clone(),
-        expires: now + state.config.link_expiration_secs as i64,
-        length: None,
-        sha256: None,
-    };
-    format!(
-        "{}download/{key}?{}",
-        "../".repeat(depth + 1),
-        claims.query(&state.signer)
-    )
+    let ttl = std::time::Duration::from_secs(state.config.link_expiration_secs);
+    Ok(state
+        .backend
+        .objects
+        .download_link(&key, ttl, &"../".repeat(depth + 1))
+        .await?)
 }
 
 fn breadcrumbs(group: &Option<String>, run: &Option<String>) -> String {

@@ -14,46 +14,27 @@ use axum::routing::{get, post, put};
 
 use crate::auth::Authenticator;
 use crate::config::ApiConfig;
-use crate::error::ApiError;
-use crate::signing::Signer;
-use crate::store::{LocalStore, StoreError};
+use crate::store::Backend;
 
 /// What every handler can reach.
 #[derive(Clone)]
 pub struct AppState {
-    /// Documents, artifacts, index and users.
-    pub store: Arc<LocalStore>,
+    /// Documents, files, the run index and users.
+    pub backend: Backend,
     /// Credential checks with their cache.
     pub auth: Arc<Authenticator>,
     /// Service settings.
     pub config: Arc<ApiConfig>,
-    /// Signs and checks upload and download links.
-    pub signer: Arc<Signer>,
 }
 
 impl AppState {
-    /// State over an opened store; the link signing key is loaded from (or created in) the
-    /// store's data directory.
-    pub fn new(store: Arc<LocalStore>, config: ApiConfig) -> Result<Self, StoreError> {
-        let signer = Signer::load_or_create(&store.data_dir().join("signing.key"))?;
-        Ok(AppState {
-            auth: Arc::new(Authenticator::new(Arc::clone(&store))),
-            store,
+    /// State over a backend.
+    pub fn new(backend: Backend, config: ApiConfig) -> Self {
+        AppState {
+            auth: Arc::new(Authenticator::new(Arc::clone(&backend.users))),
+            backend,
             config: Arc::new(config),
-            signer: Arc::new(signer),
-        })
-    }
-
-    /// Runs blocking store work off the async threads.
-    pub(crate) async fn blocking<T: Send + 'static>(
-        &self,
-        work: impl FnOnce(&LocalStore) -> Result<T, StoreError> + Send + 'static,
-    ) -> Result<T, ApiError> {
-        let store = Arc::clone(&self.store);
-        tokio::task::spawn_blocking(move || work(&store))
-            .await
-            .map_err(|e| ApiError::Store(StoreError::Task(e.to_string())))?
-            .map_err(ApiError::from)
+        }
     }
 }
 

@@ -80,7 +80,9 @@ async fn list(
         _ => String::new(),
     };
     let mut entries = state
-        .blocking(move |store| store.list(&prefix, start_after.as_deref(), limit + 1))
+        .backend
+        .objects
+        .list(&prefix, start_after, limit + 1)
         .await?;
     // Groups a user may not read are not listed at all.
     if group.is_none() {

@@ -41,30 +41,17 @@ pub async fn post_telemetry(
     let record = run_record(&key, &document, &stored);
     let object_key = key.telemetry_key();
 
-    let outcome = state
-        .blocking({
-            let object_key = object_key.clone();
-            let stored = stored.clone();
-            move |store| {
-                let outcome = store.put_if_absent(&object_key, &stored)?;
-                let existing = match outcome {
-                    PutOutcome::Created => None,
-                    PutOutcome::AlreadyExists => store.get(&object_key)?,
-                };
-                Ok((outcome, existing))
+    let objects = &state.backend.objects;
+    let message = match objects.put_if_absent(&object_key, stored.clone()).await? {
+        PutOutcome::Created => format!("record {object_key} created"),
+        PutOutcome::AlreadyExists => match objects.get(&object_key).await? {
+            Some(existing) if existing == stored => {
+                format!("record {object_key} already filed with the same content")
             }
-        })
-        .await?;
-    let message = match outcome {
-        (PutOutcome::Created, _) => format!("record {object_key} created"),
-        (PutOutcome::AlreadyExists, Some(existing)) if existing == stored => {
-            format!("record {object_key} already filed with the same content")
-        }
-        _ => return Err(ApiError::Conflict(object_key)),
+            _ => return Err(ApiError::Conflict(object_key)),
+        },
     };
-    state
-        .blocking(move |store| store.index_run(&record))
-        .await?;
+    state.backend.index.index_run(&record).await?;
     tracing::info!(run = %key, user = %user.name, "telemetry filed");
     Ok((StatusCode::OK, message))
 }

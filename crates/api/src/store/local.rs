@@ -10,15 +10,25 @@ use std::path::{Component, Path, PathBuf};
 use std::sync::Mutex;
 use std::time::SystemTime;
 
+use std::sync::Arc;
+use std::time::Duration;
+
+use async_trait::async_trait;
 use rusqlite::{Connection, OptionalExtension, params};
 
-use super::{ListEntry, PutOutcome, RunRecord, StoreError, UserRecord};
+use super::{
+    ListEntry, ObjectStore, PutOutcome, RunIndex, RunRecord, StoreError, UploadRequest, UserRecord,
+    UserStore,
+};
+use crate::signing::{LinkClaims, LinkKind, Signer};
 
-/// The embedded store rooted at a data directory.
+/// The embedded store rooted at a data directory (synchronous; [`Embedded`] puts it behind
+/// the async store traits).
 pub struct LocalStore {
     data_dir: PathBuf,
     objects: PathBuf,
     index: Mutex<Connection>,
+    signer: Signer,
 }
 
 fn io<'a>(action: &'static str, path: &'a Path) -> impl FnOnce(std::io::Error) -> StoreError + 'a {
@@ -56,10 +66,12 @@ impl LocalStore {
                  name TEXT PRIMARY KEY, role TEXT NOT NULL, groups TEXT NOT NULL,
                  password_hash TEXT NOT NULL);",
         )?;
+        let signer = Signer::load_or_create(&data_dir.join("signing.key"))?;
         Ok(LocalStore {
             data_dir: data_dir.to_owned(),
             objects,
             index: Mutex::new(connection),
+            signer,
         })
     }
 
@@ -86,6 +98,11 @@ impl LocalStore {
     /// The data directory (the link signing key lives there too).
     pub fn data_dir(&self) -> &Path {
         &self.data_dir
+    }
+
+    /// Signs and checks this store's upload and download links.
+    pub fn signer(&self) -> &Signer {
+        &self.signer
     }
 
     /// A fresh path for a temporary file in the store's own file system, so that committing
@@ -121,7 +138,7 @@ impl LocalStore {
     }
 
     /// True when an object exists under `key`.
-    pub fn exists(&self, key: &str) -> Result<bool, StoreError> {
+    pub fn contains(&self, key: &str) -> Result<bool, StoreError> {
         Ok(self.object_path(key)?.is_file())
     }
 
@@ -142,7 +159,7 @@ impl LocalStore {
     }
 
     /// Writes `bytes` under `key` unless an object is already there.
-    pub fn put_if_absent(&self, key: &str, bytes: &[u8]) -> Result<PutOutcome, StoreError> {
+    pub fn write_if_absent(&self, key: &str, bytes: &[u8]) -> Result<PutOutcome, StoreError> {
         let path = self.object_path(key)?;
         if path.exists() {
             return Ok(PutOutcome::AlreadyExists);
@@ -167,7 +184,7 @@ impl LocalStore {
     }
 
     /// Reads an object.
-    pub fn get(&self, key: &str) -> Result<Option<Vec<u8>>, StoreError> {
+    pub fn read(&self, key: &str) -> Result<Option<Vec<u8>>, StoreError> {
         let path = self.object_path(key)?;
         match fs::read(&path) {
             Ok(bytes) => Ok(Some(bytes)),
@@ -178,7 +195,7 @@ impl LocalStore {
 
     /// Lists one folder level under `prefix` (`""`, `group/` or `group/run/`), sorted by name,
     /// starting after `start_after` and returning at most `limit` entries.
-    pub fn list(
+    pub fn list_folder(
         &self,
         prefix: &str,
         start_after: Option<&str>,
@@ -229,7 +246,7 @@ impl LocalStore {
     }
 
     /// Adds or replaces the index entries of a run (one row per run, one per scenario).
-    pub fn index_run(&self, run: &RunRecord) -> Result<(), StoreError> {
+    pub fn write_run(&self, run: &RunRecord) -> Result<(), StoreError> {
         let mut db = self.index();
         let tx = db.transaction()?;
         tx.execute(
@@ -270,7 +287,7 @@ impl LocalStore {
     }
 
     /// Number of indexed runs and scenarios of a run key (for tests and tooling).
-    pub fn run_counts(&self, group: &str, request_id: &str) -> Result<(u64, u64), StoreError> {
+    pub fn count_run(&self, group: &str, request_id: &str) -> Result<(u64, u64), StoreError> {
         let db = self.index();
         let runs: u64 = db.query_row(
             "SELECT COUNT(*) FROM runs WHERE grp = ?1 AND request_id = ?2",
@@ -286,7 +303,7 @@ impl LocalStore {
     }
 
     /// Reads a user.
-    pub fn get_user(&self, name: &str) -> Result<Option<UserRecord>, StoreError> {
+    pub fn read_user(&self, name: &str) -> Result<Option<UserRecord>, StoreError> {
         let db = self.index();
         Ok(db
             .query_row(
@@ -305,7 +322,7 @@ impl LocalStore {
     }
 
     /// Creates or replaces a user.
-    pub fn put_user(&self, user: &UserRecord) -> Result<(), StoreError> {
+    pub fn write_user(&self, user: &UserRecord) -> Result<(), StoreError> {
         self.index().execute(
             "INSERT OR REPLACE INTO users VALUES (?1, ?2, ?3, ?4)",
             params![user.name, user.role, user.groups, user.password_hash],
@@ -314,7 +331,7 @@ impl LocalStore {
     }
 
     /// Removes a user; true when one was removed.
-    pub fn remove_user(&self, name: &str) -> Result<bool, StoreError> {
+    pub fn delete_user(&self, name: &str) -> Result<bool, StoreError> {
         Ok(self
             .index()
             .execute("DELETE FROM users WHERE name = ?1", params![name])?
@@ -322,7 +339,7 @@ impl LocalStore {
     }
 
     /// Every user, by name.
-    pub fn list_users(&self) -> Result<Vec<UserRecord>, StoreError> {
+    pub fn read_users(&self) -> Result<Vec<UserRecord>, StoreError> {
         let db = self.index();
         let mut statement =
             db.prepare("SELECT name, role, groups, password_hash FROM users ORDER BY name")?;
@@ -345,4 +362,125 @@ fn chrono_like_rfc3339(time: SystemTime) -> String {
         .map(|d| d.as_secs())
         .unwrap_or(0);
     crate::routes::rfc3339(secs as i64)
+}
+
+/// The embedded store behind the async traits: every call runs on the blocking thread pool.
+pub struct Embedded(pub Arc<LocalStore>);
+
+impl Embedded {
+    async fn run<T: Send + 'static>(
+        &self,
+        work: impl FnOnce(&LocalStore) -> Result<T, StoreError> + Send + 'static,
+    ) -> Result<T, StoreError> {
+        let store = Arc::clone(&self.0);
+        tokio::task::spawn_blocking(move || work(&store))
+            .await
+            .map_err(|e| StoreError::Task(e.to_string()))?
+    }
+}
+
+fn unix_now() -> i64 {
+    SystemTime::now()
+        .duration_since(SystemTime::UNIX_EPOCH)
+        .map(|d| d.as_secs() as i64)
+        .unwrap_or(0)
+}
+
+#[async_trait]
+impl ObjectStore for Embedded {
+    async fn put_if_absent(&self, key: &str, bytes: Vec<u8>) -> Result<PutOutcome, StoreError> {
+        let key = key.to_owned();
+        self.run(move |s| s.write_if_absent(&key, &bytes)).await
+    }
+
+    async fn get(&self, key: &str) -> Result<Option<Vec<u8>>, StoreError> {
+        let key = key.to_owned();
+        self.run(move |s| s.read(&key)).await
+    }
+
+    async fn exists(&self, key: &str) -> Result<bool, StoreError> {
+        let key = key.to_owned();
+        self.run(move |s| s.contains(&key)).await
+    }
+
+    async fn list(
+        &self,
+        prefix: &str,
+        start_after: Option<String>,
+        limit: usize,
+    ) -> Result<Vec<ListEntry>, StoreError> {
+        let prefix = prefix.to_owned();
+        self.run(move |s| s.list_folder(&prefix, start_after.as_deref(), limit))
+            .await
+    }
+
+    async fn upload_link(&self, request: &UploadRequest) -> Result<String, StoreError> {
+        let claims = LinkClaims {
+            kind: LinkKind::Upload,
+            key: request.key.clone(),
+            expires: unix_now() + request.expires_in.as_secs() as i64,
+            length: request.length,
+            sha256: request.sha256.clone(),
+        };
+        Ok(format!(
+            "{}/upload/{}?{}",
+            request.base_url,
+            request.key,
+            claims.query(&self.0.signer)
+        ))
+    }
+
+    async fn download_link(
+        &self,
+        key: &str,
+        expires_in: Duration,
+        base: &str,
+    ) -> Result<String, StoreError> {
+        let claims = LinkClaims {
+            kind: LinkKind::Download,
+            key: key.to_owned(),
+            expires: unix_now() + expires_in.as_secs() as i64,
+            length: None,
+            sha256: None,
+        };
+        Ok(format!(
+            "{base}download/{key}?{}",
+            claims.query(&self.0.signer)
+        ))
+    }
+}
+
+#[async_trait]
+impl RunIndex for Embedded {
+    async fn index_run(&self, run: &RunRecord) -> Result<(), StoreError> {
+        let run = run.clone();
+        self.run(move |s| s.write_run(&run)).await
+    }
+
+    async fn run_counts(&self, group: &str, request_id: &str) -> Result<(u64, u64), StoreError> {
+        let (group, request_id) = (group.to_owned(), request_id.to_owned());
+        self.run(move |s| s.count_run(&group, &request_id)).await
+    }
+}
+
+#[async_trait]
+impl UserStore for Embedded {
+    async fn get_user(&self, name: &str) -> Result<Option<UserRecord>, StoreError> {
+        let name = name.to_owned();
+        self.run(move |s| s.read_user(&name)).await
+    }
+
+    async fn put_user(&self, user: &UserRecord) -> Result<(), StoreError> {
+        let user = user.clone();
+        self.run(move |s| s.write_user(&user)).await
+    }
+
+    async fn remove_user(&self, name: &str) -> Result<bool, StoreError> {
+        let name = name.to_owned();
+        self.run(move |s| s.delete_user(&name)).await
+    }
+
+    async fn list_users(&self) -> Result<Vec<UserRecord>, StoreError> {
+        self.run(|s| s.read_users()).await
+    }
 }

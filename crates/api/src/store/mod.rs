@@ -1,14 +1,124 @@
 //! Where documents, artifacts, the run index and users live.
 //!
-//! Only this module touches storage. The embedded store ([`local`]) keeps objects as files
-//! under a data directory and the index and users in SQLite; the S3 + DynamoDB store joins it
-//! behind the same operations in the API issue's next step.
+//! Only this module touches storage. Three small traits say what the routes need:
+//! [`ObjectStore`] (documents and files, and links to them), [`RunIndex`] (one entry per run
+//! and per scenario) and [`UserStore`]. Two backends implement all three with one behaviour:
+//! [`local`] (files under a data directory, SQLite, HMAC-signed links served by this
+//! server) and [`aws`] (S3, DynamoDB, S3 presigned links).
 
+pub mod aws;
 pub mod local;
 
+use std::sync::Arc;
+use std::time::Duration;
+
+use async_trait::async_trait;
 use serde::Serialize;
 
-pub use local::LocalStore;
+pub use aws::AwsStore;
+pub use local::{Embedded, LocalStore};
+
+/// What an upload link must bind.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct UploadRequest {
+    /// The object key the link may write.
+    pub key: String,
+    /// How long the link is valid.
+    pub expires_in: Duration,
+    /// Exact length, when the client announced it.
+    pub length: Option<u64>,
+    /// SHA-256 (hex), when the client announced it.
+    pub sha256: Option<String>,
+    /// Where this server is reached (`http://host:port`), for links it serves itself.
+    pub base_url: String,
+}
+
+/// Documents and files.
+#[async_trait]
+pub trait ObjectStore: Send + Sync {
+    /// Writes `bytes` under `key` unless an object is already there (never overwrites).
+    async fn put_if_absent(&self, key: &str, bytes: Vec<u8>) -> Result<PutOutcome, StoreError>;
+    /// Reads an object.
+    async fn get(&self, key: &str) -> Result<Option<Vec<u8>>, StoreError>;
+    /// True when an object exists under `key`.
+    async fn exists(&self, key: &str) -> Result<bool, StoreError>;
+    /// One folder level under `prefix`, sorted, after `start_after`, at most `limit` entries.
+    async fn list(
+        &self,
+        prefix: &str,
+        start_after: Option<String>,
+        limit: usize,
+    ) -> Result<Vec<ListEntry>, StoreError>;
+    /// A URL the client `PUT`s the file to.
+    async fn upload_link(&self, request: &UploadRequest) -> Result<String, StoreError>;
+    /// A URL the client `GET`s the file from; `base` prefixes links this server serves itself
+    /// (an absolute URL, or a relative path from an HTML page).
+    async fn download_link(
+        &self,
+        key: &str,
+        expires_in: Duration,
+        base: &str,
+    ) -> Result<String, StoreError>;
+}
+
+/// One entry per filed run and one per scenario.
+#[async_trait]
+pub trait RunIndex: Send + Sync {
+    /// Adds or replaces the entries of a run (idempotent).
+    async fn index_run(&self, run: &RunRecord) -> Result<(), StoreError>;
+    /// Number of run and scenario entries of a run key.
+    async fn run_counts(&self, group: &str, request_id: &str) -> Result<(u64, u64), StoreError>;
+}
+
+/// Users with their role, groups and password hash.
+#[async_trait]
+pub trait UserStore: Send + Sync {
+    /// Reads a user.
+    async fn get_user(&self, name: &str) -> Result<Option<UserRecord>, StoreError>;
+    /// Creates or replaces a user.
+    async fn put_user(&self, user: &UserRecord) -> Result<(), StoreError>;
+    /// Removes a user; true when one was removed.
+    async fn remove_user(&self, name: &str) -> Result<bool, StoreError>;
+    /// Every user, by name.
+    async fn list_users(&self) -> Result<Vec<UserRecord>, StoreError>;
+}
+
+/// One backend: its three faces, and the embedded store when it is the embedded one (the
+/// upload and download routes exist only there; S3 serves its own links).
+#[derive(Clone)]
+pub struct Backend {
+    /// Documents and files.
+    pub objects: Arc<dyn ObjectStore>,
+    /// The run index.
+    pub index: Arc<dyn RunIndex>,
+    /// Users.
+    pub users: Arc<dyn UserStore>,
+    /// The embedded store, for the routes that serve its links.
+    pub local: Option<Arc<LocalStore>>,
+}
+
+impl Backend {
+    /// The embedded store as a backend.
+    pub fn local(store: Arc<LocalStore>) -> Self {
+        let embedded = Arc::new(Embedded(Arc::clone(&store)));
+        Backend {
+            objects: embedded.clone(),
+            index: embedded.clone(),
+            users: embedded,
+            local: Some(store),
+        }
+    }
+
+    /// S3 + DynamoDB as a backend.
+    pub fn aws(store: Arc<AwsStore>) -> Self {
+        Backend {
+            objects: store.clone(),
+            index: store.clone(),
+            users: store,
+            local: None,
+        }
+    }
+}
 
 /// A storage failure. Requests that hit one get a 503 and leave nothing half-written.
 #[derive(Debug, thiserror::Error)]
@@ -32,6 +142,14 @@ pub enum StoreError {
     /// A blocking task could not finish.
     #[error("storage task failed: {0}")]
     Task(String),
+    /// S3 or DynamoDB failed.
+    #[error("{service}: {message}")]
+    Remote {
+        /// Which service and call (`S3 PutObject`).
+        service: &'static str,
+        /// What it said.
+        message: String,
+    },
 }
 
 /// Result of a conditional write.

@@ -12,8 +12,10 @@ use crate::helpers::*;
 #[tokio::test]
 async fn every_sample_event_gets_its_expected_status() {
     let app = spawn_app();
-    app.store
+    app.backend
+        .users
         .put_user(&new_user("admin", "admin", "*", "krkn-events-password").expect("user"))
+        .await
         .expect("saved");
     let seeded = app
         .post_telemetry(

@@ -8,17 +8,18 @@ use axum::http::{Request, StatusCode};
 use base64::Engine;
 use http_body_util::BodyExt;
 use krkn_telemetry_api::auth::new_user;
-use krkn_telemetry_api::store::LocalStore;
+use krkn_telemetry_api::store::{Backend, LocalStore};
 use krkn_telemetry_api::{ApiConfig, AppState, router};
 use tower::ServiceExt;
 
 pub const SEED: &[u8] = include_bytes!("../../../model/tests/data/seed-sample.json");
 pub const RUN_ID: &str = "1745343338-96348571-0b06-459e-b654-a1bb6fd66239";
 
-/// A router, its store and its data directory (removed on drop).
+/// A router over a fresh store with one user of each role.
 pub struct TestApp {
     pub router: Router,
-    pub store: Arc<LocalStore>,
+    pub backend: Backend,
+    /// The embedded store's data directory (removed on drop).
     pub dir: tempfile::TempDir,
 }
 
@@ -29,22 +30,26 @@ pub fn spawn_app() -> TestApp {
 pub fn spawn_app_with(config: ApiConfig) -> TestApp {
     let dir = tempfile::tempdir().expect("temp dir");
     let store = Arc::new(LocalStore::open(dir.path()).expect("store opens"));
-    for (name, role, groups) in [
-        ("admin", "admin", "*"),
-        ("uploader", "uploader", "*"),
-        ("reader", "reader", "*"),
-        ("perf-uploader", "uploader", "perf"),
-    ] {
+    for (name, role, groups) in USERS {
         store
-            .put_user(&new_user(name, role, groups, &password(name)).expect("user"))
+            .write_user(&new_user(name, role, groups, &password(name)).expect("user"))
             .expect("saved");
     }
+    let backend = Backend::local(store);
     TestApp {
-        router: router(AppState::new(Arc::clone(&store), config).expect("state")),
-        store,
+        router: router(AppState::new(backend.clone(), config)),
+        backend,
         dir,
     }
 }
+
+/// The users every test app has: name, role, groups.
+pub const USERS: [(&str, &str, &str); 4] = [
+    ("admin", "admin", "*"),
+    ("uploader", "uploader", "*"),
+    ("reader", "reader", "*"),
+    ("perf-uploader", "uploader", "perf"),
+];
 
 pub fn password(user: &str) -> String {
     format!("{user}-password")
@@ -120,27 +125,55 @@ impl TestApp {
         self.send(request).await
     }
 
-    /// Every object file under the data directory, as (relative path, bytes).
+    /// Every stored object as (key, bytes), walked through the store itself, sorted.
     pub fn objects(&self) -> Vec<(String, Vec<u8>)> {
-        let root = self.dir.path().join("objects");
-        let mut out = Vec::new();
-        let mut stack = vec![root.clone()];
-        while let Some(dir) = stack.pop() {
-            for entry in std::fs::read_dir(&dir).expect("read dir") {
-                let path = entry.expect("entry").path();
-                if path.is_dir() {
-                    stack.push(path);
-                } else {
-                    let rel = path
-                        .strip_prefix(&root)
-                        .expect("under root")
-                        .to_string_lossy()
-                        .into_owned();
-                    out.push((rel, std::fs::read(&path).expect("read")));
+        let objects = Arc::clone(&self.backend.objects);
+        // Tests run on a current-thread runtime: walk the store on a runtime of its own.
+        std::thread::spawn(move || {
+            let runtime = tokio::runtime::Builder::new_current_thread()
+                .enable_all()
+                .build()
+                .expect("runtime");
+            runtime.block_on(async move {
+                let mut out = Vec::new();
+                let mut folders = vec![String::new()];
+                while let Some(prefix) = folders.pop() {
+                    for entry in objects.list(&prefix, None, usize::MAX).await.expect("list") {
+                        let key = format!("{prefix}{}", entry.path);
+                        if entry.kind == "folder" {
+                            folders.push(format!("{key}/"));
+                        } else {
+                            let bytes = objects
+                                .get(&key)
+                                .await
+                                .expect("get")
+                                .expect("listed object exists");
+                            out.push((key, bytes));
+                        }
+                    }
                 }
-            }
-        }
-        out.sort();
-        out
+                out.sort();
+                out
+            })
+        })
+        .join()
+        .expect("walk")
+    }
+
+    /// Index entries of a run: (runs, scenarios).
+    pub fn run_counts(&self, group: &str, request_id: &str) -> (u64, u64) {
+        let index = Arc::clone(&self.backend.index);
+        let (group, request_id) = (group.to_owned(), request_id.to_owned());
+        std::thread::spawn(move || {
+            let runtime = tokio::runtime::Builder::new_current_thread()
+                .enable_all()
+                .build()
+                .expect("runtime");
+            runtime.block_on(
+                async move { index.run_counts(&group, &request_id).await.expect("counts") },
+            )
+        })
+        .join()
+        .expect("counts")
     }
 }

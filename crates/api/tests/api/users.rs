@@ -4,7 +4,7 @@ use std::sync::Arc;
 
 use axum::http::StatusCode;
 use krkn_telemetry_api::auth::{AdminBootstrap, ensure_admin, new_user};
-use krkn_telemetry_api::store::LocalStore;
+use krkn_telemetry_api::store::{Backend, LocalStore};
 use krkn_telemetry_api::{ApiConfig, AppState, router};
 
 use crate::helpers::*;
@@ -12,19 +12,24 @@ use crate::helpers::*;
 #[tokio::test]
 async fn first_start_creates_an_admin_that_can_log_in() {
     let dir = tempfile::tempdir().expect("dir");
-    let store = Arc::new(LocalStore::open(dir.path()).expect("store"));
+    let backend = Backend::local(Arc::new(LocalStore::open(dir.path()).expect("store")));
     // An empty KRKN_TELEMETRY_ADMIN_PASSWORD counts as unset.
-    let AdminBootstrap::Generated(password) =
-        ensure_admin(&store, Some(""), true).expect("bootstrap")
+    let AdminBootstrap::Generated(password) = ensure_admin(backend.users.as_ref(), Some(""), true)
+        .await
+        .expect("bootstrap")
     else {
         panic!("an admin is generated on an empty store");
     };
     assert_eq!(
-        ensure_admin(&store, None, true).expect("again"),
+        ensure_admin(backend.users.as_ref(), None, true)
+            .await
+            .expect("again"),
         AdminBootstrap::Unchanged
     );
-    let stored = store
+    let stored = backend
+        .users
         .get_user("admin")
+        .await
         .expect("read")
         .expect("admin exists");
     assert!(
@@ -34,8 +39,8 @@ async fn first_start_creates_an_admin_that_can_log_in() {
     assert!(!stored.password_hash.contains(&password));
 
     let app = TestApp {
-        router: router(AppState::new(Arc::clone(&store), ApiConfig::default()).expect("state")),
-        store,
+        router: router(AppState::new(backend.clone(), ApiConfig::default())),
+        backend,
         dir,
     };
     let request = axum::http::Request::get("/navigate")

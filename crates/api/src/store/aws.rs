@@ -1,0 +1,579 @@
+//! The AWS store: documents and files in S3, the run index and users in one DynamoDB table.
+//!
+//! Table layout (also in ARCHITECTURE.md): runs `pk = GROUP#<group>, sk = RUN#<request_id>`;
+//! scenarios `sk = RUN#<request_id>#SCENARIO#<0000>`; users `pk = USERS, sk = <name>`; GSI
+//! `gsi1` lists runs by time (`gsi1pk = RUNS, gsi1sk = <filed time>#<group>/<request_id>`).
+//! `AWS_ENDPOINT_URL` points both clients at S3- and DynamoDB-compatible servers (moto).
+
+use std::collections::HashMap;
+use std::time::Duration;
+
+use async_trait::async_trait;
+use aws_sdk_dynamodb::types::{
+    AttributeDefinition, AttributeValue, BillingMode, GlobalSecondaryIndex, KeySchemaElement,
+    KeyType, Projection, ProjectionType, PutRequest, ScalarAttributeType, WriteRequest,
+};
+use aws_sdk_s3::presigning::PresigningConfig;
+use aws_sdk_s3::primitives::ByteStream;
+use base64::Engine;
+
+use super::{
+    ListEntry, ObjectStore, PutOutcome, RunIndex, RunRecord, StoreError, UploadRequest, UserRecord,
+    UserStore,
+};
+
+/// Where the AWS store lives.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct AwsSettings {
+    /// S3 bucket (`BUCKET_NAME`).
+    pub bucket: String,
+    /// DynamoDB table (`TABLE_NAME`).
+    pub table: String,
+    /// S3- and DynamoDB-compatible endpoint (`AWS_ENDPOINT_URL`); path-style S3 addressing.
+    pub endpoint: Option<String>,
+}
+
+impl AwsSettings {
+    /// Reads `BUCKET_NAME`, `TABLE_NAME` and `AWS_ENDPOINT_URL`.
+    pub fn from_env() -> Result<Self, String> {
+        let var = |name: &str| std::env::var(name).ok().filter(|v| !v.trim().is_empty());
+        let mut missing = Vec::new();
+        let bucket = var("BUCKET_NAME").unwrap_or_else(|| {
+            missing.push("BUCKET_NAME");
+            String::new()
+        });
+        let table = var("TABLE_NAME").unwrap_or_else(|| {
+            missing.push("TABLE_NAME");
+            String::new()
+        });
+        if !missing.is_empty() {
+            return Err(format!(
+                "the aws store needs {} in the environment",
+                missing.join(" and ")
+            ));
+        }
+        Ok(AwsSettings {
+            bucket,
+            table,
+            endpoint: var("AWS_ENDPOINT_URL"),
+        })
+    }
+}
+
+/// S3 + DynamoDB.
+pub struct AwsStore {
+    s3: aws_sdk_s3::Client,
+    dynamo: aws_sdk_dynamodb::Client,
+    bucket: String,
+    table: String,
+}
+
+fn remote(service: &'static str, error: impl std::fmt::Display) -> StoreError {
+    StoreError::Remote {
+        service,
+        message: error.to_string(),
+    }
+}
+
+/// The full message of an SDK error (its `Display` is often just "service error").
+fn explain<E: std::error::Error>(error: E) -> String {
+    let mut text = error.to_string();
+    let mut source = error.source();
+    while let Some(cause) = source {
+        text.push_str(": ");
+        text.push_str(&cause.to_string());
+        source = cause.source();
+    }
+    text
+}
+
+impl AwsStore {
+    /// Clients from the default AWS configuration chain, pointed at `settings`.
+    pub async fn connect(settings: &AwsSettings) -> Self {
+        let mut loader = aws_config::defaults(aws_config::BehaviorVersion::latest());
+        if let Some(endpoint) = &settings.endpoint {
+            loader = loader.endpoint_url(endpoint);
+        }
+        let shared = loader.load().await;
+        let s3_config = aws_sdk_s3::config::Builder::from(&shared)
+            .force_path_style(settings.endpoint.is_some())
+            .build();
+        AwsStore {
+            s3: aws_sdk_s3::Client::from_conf(s3_config),
+            dynamo: aws_sdk_dynamodb::Client::new(&shared),
+            bucket: settings.bucket.clone(),
+            table: settings.table.clone(),
+        }
+    }
+
+    /// Creates the bucket and the table (local and test setups; in AWS the SAM template does
+    /// it). Existing ones are left as they are.
+    pub async fn init(&self) -> Result<Vec<String>, StoreError> {
+        let mut done = Vec::new();
+        match self.s3.create_bucket().bucket(&self.bucket).send().await {
+            Ok(_) => done.push(format!("created bucket {}", self.bucket)),
+            Err(e)
+                if e.as_service_error().is_some_and(|s| {
+                    s.is_bucket_already_owned_by_you() || s.is_bucket_already_exists()
+                }) =>
+            {
+                done.push(format!("bucket {} exists", self.bucket));
+            }
+            Err(e) => return Err(remote("S3 CreateBucket", explain(e))),
+        }
+        let key = |name: &str, kind: KeyType| {
+            KeySchemaElement::builder()
+                .attribute_name(name)
+                .key_type(kind)
+                .build()
+                .map_err(|e| remote("DynamoDB", e))
+        };
+        let attribute = |name: &str| {
+            AttributeDefinition::builder()
+                .attribute_name(name)
+                .attribute_type(ScalarAttributeType::S)
+                .build()
+                .map_err(|e| remote("DynamoDB", e))
+        };
+        let gsi = GlobalSecondaryIndex::builder()
+            .index_name("gsi1")
+            .key_schema(key("gsi1pk", KeyType::Hash)?)
+            .key_schema(key("gsi1sk", KeyType::Range)?)
+            .projection(
+                Projection::builder()
+                    .projection_type(ProjectionType::All)
+                    .build(),
+            )
+            .build()
+            .map_err(|e| remote("DynamoDB", e))?;
+        let created = self
+            .dynamo
+            .create_table()
+            .table_name(&self.table)
+            .billing_mode(BillingMode::PayPerRequest)
+            .key_schema(key("pk", KeyType::Hash)?)
+            .key_schema(key("sk", KeyType::Range)?)
+            .attribute_definitions(attribute("pk")?)
+            .attribute_definitions(attribute("sk")?)
+            .attribute_definitions(attribute("gsi1pk")?)
+            .attribute_definitions(attribute("gsi1sk")?)
+            .global_secondary_indexes(gsi)
+            .send()
+            .await;
+        match created {
+            Ok(_) => done.push(format!("created table {}", self.table)),
+            Err(e)
+                if e.as_service_error()
+                    .is_some_and(|s| s.is_resource_in_use_exception()) =>
+            {
+                done.push(format!("table {} exists", self.table));
+            }
+            Err(e) => return Err(remote("DynamoDB CreateTable", explain(e))),
+        }
+        Ok(done)
+    }
+
+    fn presigning(expires_in: Duration) -> Result<PresigningConfig, StoreError> {
+        PresigningConfig::expires_in(expires_in).map_err(|e| remote("S3 presigning", e))
+    }
+}
+
+fn s(value: impl Into<String>) -> AttributeValue {
+    AttributeValue::S(value.into())
+}
+
+fn text(item: &HashMap<String, AttributeValue>, name: &str) -> String {
+    item.get(name)
+        .and_then(|v| v.as_s().ok())
+        .cloned()
+        .unwrap_or_default()
+}
+
+#[async_trait]
+impl ObjectStore for AwsStore {
+    async fn put_if_absent(&self, key: &str, bytes: Vec<u8>) -> Result<PutOutcome, StoreError> {
+        let result = self
+            .s3
+            .put_object()
+            .bucket(&self.bucket)
+            .key(key)
+            .content_type("application/json")
+            .if_none_match("*")
+            .body(ByteStream::from(bytes))
+            .send()
+            .await;
+        match result {
+            Ok(_) => Ok(PutOutcome::Created),
+            Err(e)
+                if e.raw_response()
+                    .is_some_and(|r| matches!(r.status().as_u16(), 409 | 412)) =>
+            {
+                Ok(PutOutcome::AlreadyExists)
+            }
+            Err(e) => Err(remote("S3 PutObject", explain(e))),
+        }
+    }
+
+    async fn get(&self, key: &str) -> Result<Option<Vec<u8>>, StoreError> {
+        match self
+            .s3
+            .get_object()
+            .bucket(&self.bucket)
+            .key(key)
+            .send()
+            .await
+        {
+            Ok(output) => {
+                let bytes = output
+                    .body
+                    .collect()
+                    .await
+                    .map_err(|e| remote("S3 GetObject", e))?;
+                Ok(Some(bytes.into_bytes().to_vec()))
+            }
+            Err(e) if e.as_service_error().is_some_and(|s| s.is_no_such_key()) => Ok(None),
+            Err(e) => Err(remote("S3 GetObject", explain(e))),
+        }
+    }
+
+    async fn exists(&self, key: &str) -> Result<bool, StoreError> {
+        match self
+            .s3
+            .head_object()
+            .bucket(&self.bucket)
+            .key(key)
+            .send()
+            .await
+        {
+            Ok(_) => Ok(true),
+            Err(e) if e.as_service_error().is_some_and(|s| s.is_not_found()) => Ok(false),
+            Err(e) => Err(remote("S3 HeadObject", explain(e))),
+        }
+    }
+
+    async fn list(
+        &self,
+        prefix: &str,
+        start_after: Option<String>,
+        limit: usize,
+    ) -> Result<Vec<ListEntry>, StoreError> {
+        let mut entries = Vec::new();
+        let mut token: Option<String> = None;
+        loop {
+            let mut request = self
+                .s3
+                .list_objects_v2()
+                .bucket(&self.bucket)
+                .prefix(prefix)
+                .delimiter("/");
+            if let Some(after) = &start_after {
+                request = request.start_after(format!("{prefix}{after}"));
+            }
+            if let Some(token) = &token {
+                request = request.continuation_token(token);
+            }
+            let page = request
+                .send()
+                .await
+                .map_err(|e| remote("S3 ListObjectsV2", explain(e)))?;
+            for folder in page.common_prefixes() {
+                if let Some(name) = folder
+                    .prefix()
+                    .and_then(|p| p.strip_prefix(prefix))
+                    .map(|p| p.trim_end_matches('/'))
+                {
+                    entries.push(ListEntry {
+                        path: name.to_owned(),
+                        kind: "folder",
+                        size: 0,
+                        modified: String::new(),
+                    });
+                }
+            }
+            for object in page.contents() {
+                if let Some(name) = object.key().and_then(|k| k.strip_prefix(prefix)) {
+                    entries.push(ListEntry {
+                        path: name.to_owned(),
+                        kind: "file",
+                        size: object.size().unwrap_or(0).max(0) as u64,
+                        modified: object
+                            .last_modified()
+                            .map(|t| crate::routes::rfc3339(t.secs()))
+                            .unwrap_or_default(),
+                    });
+                }
+            }
+            token = page.next_continuation_token().map(str::to_owned);
+            if token.is_none() || entries.len() >= limit {
+                break;
+            }
+        }
+        if let Some(after) = &start_after {
+            entries.retain(|e| e.path.as_str() > after.as_str());
+        }
+        entries.sort_by(|a, b| a.path.cmp(&b.path));
+        entries.truncate(limit);
+        Ok(entries)
+    }
+
+    async fn upload_link(&self, request: &UploadRequest) -> Result<String, StoreError> {
+        let mut put = self.s3.put_object().bucket(&self.bucket).key(&request.key);
+        // Old clients (krkn-lib) send none of these headers, so their links bind only the
+        // host. A client that announces length and checksum also gets If-None-Match signed,
+        // and must send all three.
+        if let Some(length) = request.length {
+            put = put.content_length(length as i64);
+        }
+        if let Some(hex_digest) = &request.sha256 {
+            let digest = hex::decode(hex_digest).map_err(|e| remote("S3 presigning", e))?;
+            put = put.checksum_sha256(base64::engine::general_purpose::STANDARD.encode(digest));
+        }
+        if request.length.is_some() || request.sha256.is_some() {
+            put = put.if_none_match("*");
+        }
+        let presigned = put
+            .presigned(Self::presigning(request.expires_in)?)
+            .await
+            .map_err(|e| remote("S3 presigning", explain(e)))?;
+        Ok(presigned.uri().to_owned())
+    }
+
+    async fn download_link(
+        &self,
+        key: &str,
+        expires_in: Duration,
+        _base: &str,
+    ) -> Result<String, StoreError> {
+        let presigned = self
+            .s3
+            .get_object()
+            .bucket(&self.bucket)
+            .key(key)
+            .presigned(Self::presigning(expires_in)?)
+            .await
+            .map_err(|e| remote("S3 presigning", explain(e)))?;
+        Ok(presigned.uri().to_owned())
+    }
+}
+
+#[async_trait]
+impl RunIndex for AwsStore {
+    async fn index_run(&self, run: &RunRecord) -> Result<(), StoreError> {
+        let pk = format!("GROUP#{}", run.group);
+        let run_sk = format!("RUN#{}", run.request_id);
+        // Scenarios first, the run item last: a run item means the run is fully indexed.
+        let scenario_items: Vec<WriteRequest> = run
+            .scenarios
+            .iter()
+            .map(|scenario| {
+                let mut item = HashMap::from([
+                    ("pk".to_owned(), s(&pk)),
+                    (
+                        "sk".to_owned(),
+                        s(format!("{run_sk}#SCENARIO#{:04}", scenario.index)),
+                    ),
+                    ("scenario".to_owned(), s(&scenario.scenario)),
+                    ("scenario_type".to_owned(), s(&scenario.scenario_type)),
+                ]);
+                if let Some(exit) = scenario.exit_status {
+                    item.insert(
+                        "exit_status".to_owned(),
+                        AttributeValue::N(exit.to_string()),
+                    );
+                }
+                if let Some(start) = scenario.start_timestamp {
+                    item.insert(
+                        "start_timestamp".to_owned(),
+                        AttributeValue::N(start.to_string()),
+                    );
+                }
+                if let Some(end) = scenario.end_timestamp {
+                    item.insert(
+                        "end_timestamp".to_owned(),
+                        AttributeValue::N(end.to_string()),
+                    );
+                }
+                PutRequest::builder()
+                    .set_item(Some(item))
+                    .build()
+                    .map(|put| WriteRequest::builder().put_request(put).build())
+                    .map_err(|e| remote("DynamoDB", e))
+            })
+            .collect::<Result<_, _>>()?;
+        for chunk in scenario_items.chunks(25) {
+            let mut pending = HashMap::from([(self.table.clone(), chunk.to_vec())]);
+            for _attempt in 0..8 {
+                let output = self
+                    .dynamo
+                    .batch_write_item()
+                    .set_request_items(Some(pending))
+                    .send()
+                    .await
+                    .map_err(|e| remote("DynamoDB BatchWriteItem", explain(e)))?;
+                pending = output.unprocessed_items.unwrap_or_default();
+                if pending.values().all(Vec::is_empty) {
+                    break;
+                }
+                tokio::time::sleep(Duration::from_millis(50)).await;
+            }
+            if !pending.values().all(Vec::is_empty) {
+                return Err(remote(
+                    "DynamoDB BatchWriteItem",
+                    "items stayed unprocessed after 8 attempts",
+                ));
+            }
+        }
+        let mut item = HashMap::from([
+            ("pk".to_owned(), s(&pk)),
+            ("sk".to_owned(), s(&run_sk)),
+            ("gsi1pk".to_owned(), s("RUNS")),
+            (
+                "gsi1sk".to_owned(),
+                s(format!("{}#{}/{}", run.filed_at, run.group, run.request_id)),
+            ),
+            ("group".to_owned(), s(&run.group)),
+            ("request_id".to_owned(), s(&run.request_id)),
+            ("run_uuid".to_owned(), s(&run.run_uuid)),
+            ("filed_at".to_owned(), s(&run.filed_at)),
+            ("cluster_version".to_owned(), s(&run.cluster_version)),
+            (
+                "cloud_infrastructure".to_owned(),
+                s(&run.cloud_infrastructure),
+            ),
+            ("document_sha256".to_owned(), s(&run.document_sha256)),
+            (
+                "document_bytes".to_owned(),
+                AttributeValue::N(run.document_bytes.to_string()),
+            ),
+            (
+                "scenario_count".to_owned(),
+                AttributeValue::N(run.scenarios.len().to_string()),
+            ),
+        ]);
+        if let Some(status) = run.job_status {
+            item.insert("job_status".to_owned(), AttributeValue::Bool(status));
+        }
+        self.dynamo
+            .put_item()
+            .table_name(&self.table)
+            .set_item(Some(item))
+            .send()
+            .await
+            .map_err(|e| remote("DynamoDB PutItem", explain(e)))?;
+        Ok(())
+    }
+
+    async fn run_counts(&self, group: &str, request_id: &str) -> Result<(u64, u64), StoreError> {
+        let pk = format!("GROUP#{group}");
+        let run_sk = format!("RUN#{request_id}");
+        let run = self
+            .dynamo
+            .get_item()
+            .table_name(&self.table)
+            .key("pk", s(&pk))
+            .key("sk", s(&run_sk))
+            .send()
+            .await
+            .map_err(|e| remote("DynamoDB GetItem", explain(e)))?;
+        let mut scenarios = 0u64;
+        let mut start: Option<HashMap<String, AttributeValue>> = None;
+        loop {
+            let page = self
+                .dynamo
+                .query()
+                .table_name(&self.table)
+                .key_condition_expression("pk = :pk AND begins_with(sk, :prefix)")
+                .expression_attribute_values(":pk", s(&pk))
+                .expression_attribute_values(":prefix", s(format!("{run_sk}#SCENARIO#")))
+                .set_exclusive_start_key(start)
+                .select(aws_sdk_dynamodb::types::Select::Count)
+                .send()
+                .await
+                .map_err(|e| remote("DynamoDB Query", explain(e)))?;
+            scenarios += page.count().max(0) as u64;
+            start = page.last_evaluated_key;
+            if start.is_none() {
+                break;
+            }
+        }
+        Ok((u64::from(run.item.is_some()), scenarios))
+    }
+}
+
+fn user_from(item: &HashMap<String, AttributeValue>) -> UserRecord {
+    UserRecord {
+        name: text(item, "sk"),
+        role: text(item, "role"),
+        groups: text(item, "groups"),
+        password_hash: text(item, "password_hash"),
+    }
+}
+
+#[async_trait]
+impl UserStore for AwsStore {
+    async fn get_user(&self, name: &str) -> Result<Option<UserRecord>, StoreError> {
+        let output = self
+            .dynamo
+            .get_item()
+            .table_name(&self.table)
+            .key("pk", s("USERS"))
+            .key("sk", s(name))
+            .consistent_read(true)
+            .send()
+            .await
+            .map_err(|e| remote("DynamoDB GetItem", explain(e)))?;
+        Ok(output.item.as_ref().map(user_from))
+    }
+
+    async fn put_user(&self, user: &UserRecord) -> Result<(), StoreError> {
+        self.dynamo
+            .put_item()
+            .table_name(&self.table)
+            .item("pk", s("USERS"))
+            .item("sk", s(&user.name))
+            .item("role", s(&user.role))
+            .item("groups", s(&user.groups))
+            .item("password_hash", s(&user.password_hash))
+            .send()
+            .await
+            .map_err(|e| remote("DynamoDB PutItem", explain(e)))?;
+        Ok(())
+    }
+
+    async fn remove_user(&self, name: &str) -> Result<bool, StoreError> {
+        let output = self
+            .dynamo
+            .delete_item()
+            .table_name(&self.table)
+            .key("pk", s("USERS"))
+            .key("sk", s(name))
+            .return_values(aws_sdk_dynamodb::types::ReturnValue::AllOld)
+            .send()
+            .await
+            .map_err(|e| remote("DynamoDB DeleteItem", explain(e)))?;
+        Ok(output.attributes.is_some_and(|a| !a.is_empty()))
+    }
+
+    async fn list_users(&self) -> Result<Vec<UserRecord>, StoreError> {
+        let mut users = Vec::new();
+        let mut start: Option<HashMap<String, AttributeValue>> = None;
+        loop {
+            let page = self
+                .dynamo
+                .query()
+                .table_name(&self.table)
+                .key_condition_expression("pk = :pk")
+                .expression_attribute_values(":pk", s("USERS"))
+                .set_exclusive_start_key(start)
+                .send()
+                .await
+                .map_err(|e| remote("DynamoDB Query", explain(e)))?;
+            users.extend(page.items().iter().map(user_from));
+            start = page.last_evaluated_key;
+            if start.is_none() {
+                break;
+            }
+        }
+        Ok(users)
+    }
+}
