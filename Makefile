@@ -15,8 +15,10 @@ run: ## start the service on the embedded store at http://$(LISTEN)
 	$(CARGO) run --locked -p krkn-telemetry-api -- serve --listen $(LISTEN) --store local --data-dir $(DATA_DIR)
 
 test: ## install what the tests need and run them all
-	$(CARGO) test --locked --workspace --all-targets
-	$(CARGO) test --locked --workspace --doc
+	scripts/test-services.sh start
+	set -e; trap 'scripts/test-services.sh stop' EXIT; . .tools/services.env; \
+	$(CARGO) test --locked --workspace --all-targets; \
+	$(CARGO) test --locked --workspace --doc; \
 	tests/run_krkn_lib_e2e.sh $(TARGET_DIR)/debug/krkn-telemetry-api
 
 lint: ## rustfmt, clippy (warnings are errors) and cfn-lint on the SAM template

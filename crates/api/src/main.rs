@@ -37,10 +37,15 @@ enum StoreKind {
 #[derive(Debug, clap::Args)]
 struct StoreArgs {
     /// Storage backend.
-    #[arg(long, value_enum, default_value = "local")]
+    #[arg(long, value_enum, default_value = "local", global = true)]
     store: StoreKind,
     /// Data directory of the local store.
-    #[arg(long, default_value = "./data", env = "KRKN_TELEMETRY_DATA_DIR")]
+    #[arg(
+        long,
+        default_value = "./data",
+        env = "KRKN_TELEMETRY_DATA_DIR",
+        global = true
+    )]
     data_dir: PathBuf,
 }
 

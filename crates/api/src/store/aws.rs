@@ -31,6 +31,9 @@ pub struct AwsSettings {
     pub table: String,
     /// S3- and DynamoDB-compatible endpoint (`AWS_ENDPOINT_URL`); path-style S3 addressing.
     pub endpoint: Option<String>,
+    /// An endpoint for S3 alone (`AWS_ENDPOINT_URL_S3`, the SDK's own name), overriding
+    /// `endpoint` for S3.
+    pub s3_endpoint: Option<String>,
 }
 
 impl AwsSettings {
@@ -56,6 +59,7 @@ impl AwsSettings {
             bucket,
             table,
             endpoint: var("AWS_ENDPOINT_URL"),
+            s3_endpoint: var("AWS_ENDPOINT_URL_S3"),
         })
     }
 }
@@ -95,9 +99,12 @@ impl AwsStore {
             loader = loader.endpoint_url(endpoint);
         }
         let shared = loader.load().await;
-        let s3_config = aws_sdk_s3::config::Builder::from(&shared)
-            .force_path_style(settings.endpoint.is_some())
-            .build();
+        let mut s3_config = aws_sdk_s3::config::Builder::from(&shared)
+            .force_path_style(settings.endpoint.is_some() || settings.s3_endpoint.is_some());
+        if let Some(endpoint) = &settings.s3_endpoint {
+            s3_config = s3_config.endpoint_url(endpoint);
+        }
+        let s3_config = s3_config.build();
         AwsStore {
             s3: aws_sdk_s3::Client::from_conf(s3_config),
             dynamo: aws_sdk_dynamodb::Client::new(&shared),
@@ -110,6 +117,24 @@ impl AwsStore {
     /// it). Existing ones are left as they are.
     pub async fn init(&self) -> Result<Vec<String>, StoreError> {
         let mut done = Vec::new();
+        // S3 in us-east-1 answers 200 to creating a bucket you already own, so ask first.
+        if self
+            .s3
+            .head_bucket()
+            .bucket(&self.bucket)
+            .send()
+            .await
+            .is_ok()
+        {
+            done.push(format!("bucket {} exists", self.bucket));
+        } else {
+            self.create_bucket(&mut done).await?;
+        }
+        self.create_table(&mut done).await?;
+        Ok(done)
+    }
+
+    async fn create_bucket(&self, done: &mut Vec<String>) -> Result<(), StoreError> {
         match self.s3.create_bucket().bucket(&self.bucket).send().await {
             Ok(_) => done.push(format!("created bucket {}", self.bucket)),
             Err(e)
@@ -121,6 +146,10 @@ impl AwsStore {
             }
             Err(e) => return Err(remote("S3 CreateBucket", explain(e))),
         }
+        Ok(())
+    }
+
+    async fn create_table(&self, done: &mut Vec<String>) -> Result<(), StoreError> {
         let key = |name: &str, kind: KeyType| {
             KeySchemaElement::builder()
                 .attribute_name(name)
@@ -170,7 +199,7 @@ impl AwsStore {
             }
             Err(e) => return Err(remote("DynamoDB CreateTable", explain(e))),
         }
-        Ok(done)
+        Ok(())
     }
 
     fn presigning(expires_in: Duration) -> Result<PresigningConfig, StoreError> {

@@ -8,18 +8,30 @@ use axum::http::{Request, StatusCode};
 use base64::Engine;
 use http_body_util::BodyExt;
 use krkn_telemetry_api::auth::new_user;
-use krkn_telemetry_api::store::{Backend, LocalStore};
+use std::sync::atomic::{AtomicUsize, Ordering};
+
+use krkn_telemetry_api::store::aws::AwsSettings;
+use krkn_telemetry_api::store::{AwsStore, Backend, LocalStore};
 use krkn_telemetry_api::{ApiConfig, AppState, router};
 use tower::ServiceExt;
 
 pub const SEED: &[u8] = include_bytes!("../../../model/tests/data/seed-sample.json");
 pub const RUN_ID: &str = "1745343338-96348571-0b06-459e-b654-a1bb6fd66239";
 
+/// Which backend a test runs on.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Kind {
+    /// The embedded store in a temporary directory.
+    Local,
+    /// S3 + DynamoDB on the shared moto server (`scripts/test-services.sh start`).
+    Moto,
+}
+
 /// A router over a fresh store with one user of each role.
 pub struct TestApp {
     pub router: Router,
     pub backend: Backend,
-    /// The embedded store's data directory (removed on drop).
+    /// The embedded store's data directory (removed on drop; unused on moto).
     pub dir: tempfile::TempDir,
 }
 
@@ -43,6 +55,60 @@ pub fn spawn_app_with(config: ApiConfig) -> TestApp {
     }
 }
 
+/// The moto server's address, or a failure that says how to start it.
+pub fn moto_url() -> String {
+    std::env::var("KRKN_TEST_MOTO_URL").unwrap_or_else(|_| {
+        panic!(
+            "this test needs the moto server: run `scripts/test-services.sh start && . .tools/services.env` \
+             (make test does both), then run the tests again"
+        )
+    })
+}
+
+/// Settings for a fresh bucket and table on moto, unique to this test.
+pub fn moto_settings() -> AwsSettings {
+    static NEXT: AtomicUsize = AtomicUsize::new(0);
+    let name = format!(
+        "krkn-test-{}-{}",
+        std::process::id(),
+        NEXT.fetch_add(1, Ordering::Relaxed)
+    );
+    AwsSettings {
+        bucket: name.clone(),
+        table: name,
+        endpoint: Some(moto_url()),
+        s3_endpoint: None,
+    }
+}
+
+pub async fn spawn(kind: Kind) -> TestApp {
+    spawn_with(kind, ApiConfig::default()).await
+}
+
+pub async fn spawn_with(kind: Kind, config: ApiConfig) -> TestApp {
+    match kind {
+        Kind::Local => spawn_app_with(config),
+        Kind::Moto => {
+            let store = Arc::new(AwsStore::connect(&moto_settings()).await);
+            store.init().await.expect("bucket and table on moto");
+            let backend = Backend::aws(store);
+            for (name, role, groups) in USERS {
+                backend
+                    .users
+                    .put_user(&new_user(name, role, groups, &password(name)).expect("user"))
+                    .await
+                    .expect("saved");
+            }
+            let dir = tempfile::tempdir().expect("temp dir");
+            TestApp {
+                router: router(AppState::new(backend.clone(), config)),
+                backend,
+                dir,
+            }
+        }
+    }
+}
+
 /// The users every test app has: name, role, groups.
 pub const USERS: [(&str, &str, &str); 4] = [
     ("admin", "admin", "*"),
@@ -63,8 +129,8 @@ pub fn basic(user: &str, password: &str) -> String {
 }
 
 /// A real HTTP server on a free loopback port over a fresh store; returns its base URL.
-pub async fn spawn_server(config: ApiConfig) -> (String, TestApp) {
-    let app = spawn_app_with(config);
+pub async fn spawn_server(kind: Kind, config: ApiConfig) -> (String, TestApp) {
+    let app = spawn_with(kind, config).await;
     let listener = tokio::net::TcpListener::bind("127.0.0.1:0")
         .await
         .expect("bind loopback");
@@ -126,54 +192,35 @@ impl TestApp {
     }
 
     /// Every stored object as (key, bytes), walked through the store itself, sorted.
-    pub fn objects(&self) -> Vec<(String, Vec<u8>)> {
-        let objects = Arc::clone(&self.backend.objects);
-        // Tests run on a current-thread runtime: walk the store on a runtime of its own.
-        std::thread::spawn(move || {
-            let runtime = tokio::runtime::Builder::new_current_thread()
-                .enable_all()
-                .build()
-                .expect("runtime");
-            runtime.block_on(async move {
-                let mut out = Vec::new();
-                let mut folders = vec![String::new()];
-                while let Some(prefix) = folders.pop() {
-                    for entry in objects.list(&prefix, None, usize::MAX).await.expect("list") {
-                        let key = format!("{prefix}{}", entry.path);
-                        if entry.kind == "folder" {
-                            folders.push(format!("{key}/"));
-                        } else {
-                            let bytes = objects
-                                .get(&key)
-                                .await
-                                .expect("get")
-                                .expect("listed object exists");
-                            out.push((key, bytes));
-                        }
-                    }
+    pub async fn objects(&self) -> Vec<(String, Vec<u8>)> {
+        let objects = &self.backend.objects;
+        let mut out = Vec::new();
+        let mut folders = vec![String::new()];
+        while let Some(prefix) = folders.pop() {
+            for entry in objects.list(&prefix, None, usize::MAX).await.expect("list") {
+                let key = format!("{prefix}{}", entry.path);
+                if entry.kind == "folder" {
+                    folders.push(format!("{key}/"));
+                } else {
+                    let bytes = objects
+                        .get(&key)
+                        .await
+                        .expect("get")
+                        .expect("listed object exists");
+                    out.push((key, bytes));
                 }
-                out.sort();
-                out
-            })
-        })
-        .join()
-        .expect("walk")
+            }
+        }
+        out.sort();
+        out
     }
 
     /// Index entries of a run: (runs, scenarios).
-    pub fn run_counts(&self, group: &str, request_id: &str) -> (u64, u64) {
-        let index = Arc::clone(&self.backend.index);
-        let (group, request_id) = (group.to_owned(), request_id.to_owned());
-        std::thread::spawn(move || {
-            let runtime = tokio::runtime::Builder::new_current_thread()
-                .enable_all()
-                .build()
-                .expect("runtime");
-            runtime.block_on(
-                async move { index.run_counts(&group, &request_id).await.expect("counts") },
-            )
-        })
-        .join()
-        .expect("counts")
+    pub async fn run_counts(&self, group: &str, request_id: &str) -> (u64, u64) {
+        self.backend
+            .index
+            .run_counts(group, request_id)
+            .await
+            .expect("counts")
     }
 }

@@ -711,8 +711,8 @@ async fn malformed_requests_get_a_4xx_naming_the_problem_and_change_nothing() {
         )
         .await;
     assert_eq!(filed.status, StatusCode::OK);
-    let before = app.objects();
-    let index_before = app.run_counts("default", RUN_ID);
+    let before = app.objects().await;
+    let index_before = app.run_counts("default", RUN_ID).await;
 
     let cases = cases();
     assert!(
@@ -744,10 +744,13 @@ async fn malformed_requests_get_a_4xx_naming_the_problem_and_change_nothing() {
         failures.join("\n")
     );
     assert_eq!(
-        app.objects(),
+        app.objects().await,
         before,
         "storage holds exactly what it held before"
     );
-    assert_eq!(app.run_counts("default", RUN_ID), index_before);
-    assert_eq!(app.run_counts("default", &format!("{RUN_ID}-new")), (0, 0));
+    assert_eq!(app.run_counts("default", RUN_ID).await, index_before);
+    assert_eq!(
+        app.run_counts("default", &format!("{RUN_ID}-new")).await,
+        (0, 0)
+    );
 }

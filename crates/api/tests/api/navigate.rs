@@ -5,9 +5,8 @@ use serde_json::Value;
 
 use crate::helpers::*;
 
-#[tokio::test]
-async fn groups_runs_and_files_are_listed() {
-    let app = spawn_app();
+async fn groups_runs_and_files_are_listed(kind: Kind) {
+    let app = spawn(kind).await;
     app.post_telemetry(
         "uploader",
         &format!("request_id={RUN_ID}&telemetry_group=default"),
@@ -31,13 +30,12 @@ async fn groups_runs_and_files_are_listed() {
     assert_eq!(files[0]["type"], "file");
     assert_eq!(
         files[0]["size"].as_u64(),
-        Some(app.objects()[0].1.len() as u64)
+        Some(app.objects().await[0].1.len() as u64)
     );
 }
 
-#[tokio::test]
-async fn listing_pages_past_thirteen_entries() {
-    let app = spawn_app();
+async fn listing_pages_past_thirteen_entries(kind: Kind) {
+    let app = spawn(kind).await;
     for i in 0..20 {
         let reply = app
             .post_telemetry(
@@ -74,9 +72,8 @@ async fn listing_pages_past_thirteen_entries() {
     assert_eq!(second.as_array().map(Vec::len), Some(5));
 }
 
-#[tokio::test]
-async fn uploaders_may_not_browse_and_traversal_is_refused() {
-    let app = spawn_app();
+async fn uploaders_may_not_browse_and_traversal_is_refused(kind: Kind) {
+    let app = spawn(kind).await;
     assert_eq!(
         app.get("uploader", "/navigate").await.status,
         StatusCode::FORBIDDEN
@@ -90,3 +87,9 @@ async fn uploaders_may_not_browse_and_traversal_is_refused() {
         StatusCode::BAD_REQUEST
     );
 }
+
+on_both_backends!(
+    groups_runs_and_files_are_listed,
+    listing_pages_past_thirteen_entries,
+    uploaders_may_not_browse_and_traversal_is_refused
+);

@@ -11,9 +11,8 @@ fn query(group: &str, id: &str) -> String {
     format!("request_id={id}&telemetry_group={group}")
 }
 
-#[tokio::test]
-async fn seed_document_is_filed_and_indexed() {
-    let app = spawn_app();
+async fn seed_document_is_filed_and_indexed(kind: Kind) {
+    let app = spawn(kind).await;
     let reply = app
         .post_telemetry("uploader", &query("default", RUN_ID), SEED)
         .await;
@@ -24,7 +23,7 @@ async fn seed_document_is_filed_and_indexed() {
             .contains(&format!("default/{RUN_ID}/telemetry.json"))
     );
 
-    let objects = app.objects();
+    let objects = app.objects().await;
     assert_eq!(objects.len(), 1);
     assert_eq!(objects[0].0, format!("default/{RUN_ID}/telemetry.json"));
     let stored: Value = serde_json::from_slice(&objects[0].1).expect("stored JSON");
@@ -47,28 +46,26 @@ async fn seed_document_is_filed_and_indexed() {
         stored["build_url"], "manual",
         "krkn-lib defaults are filled in"
     );
-    assert_eq!(app.run_counts("default", RUN_ID), (1, 1));
+    assert_eq!(app.run_counts("default", RUN_ID).await, (1, 1));
 }
 
-#[tokio::test]
-async fn duplicate_post_is_idempotent() {
-    let app = spawn_app();
+async fn duplicate_post_is_idempotent(kind: Kind) {
+    let app = spawn(kind).await;
     for _ in 0..2 {
         let reply = app
             .post_telemetry("uploader", &query("default", RUN_ID), SEED)
             .await;
         assert_eq!(reply.status, StatusCode::OK, "{}", reply.body);
     }
-    assert_eq!(app.objects().len(), 1);
-    assert_eq!(app.run_counts("default", RUN_ID), (1, 1));
+    assert_eq!(app.objects().await.len(), 1);
+    assert_eq!(app.run_counts("default", RUN_ID).await, (1, 1));
 }
 
-#[tokio::test]
-async fn different_document_for_an_existing_run_is_a_conflict() {
-    let app = spawn_app();
+async fn different_document_for_an_existing_run_is_a_conflict(kind: Kind) {
+    let app = spawn(kind).await;
     app.post_telemetry("uploader", &query("default", RUN_ID), SEED)
         .await;
-    let before = app.objects();
+    let before = app.objects().await;
     let mut other: Value = serde_json::from_slice(SEED).expect("json");
     other["cluster_version"] = json!("4.19.0");
     let reply = app
@@ -79,13 +76,16 @@ async fn different_document_for_an_existing_run_is_a_conflict() {
         )
         .await;
     assert_eq!(reply.status, StatusCode::CONFLICT, "{}", reply.body);
-    assert_eq!(app.objects(), before, "the first document is untouched");
+    assert_eq!(
+        app.objects().await,
+        before,
+        "the first document is untouched"
+    );
 }
 
-#[tokio::test]
-async fn parameters_base64_is_decoded_and_kubeconfig_anonymized_on_filing() {
+async fn parameters_base64_is_decoded_and_kubeconfig_anonymized_on_filing(kind: Kind) {
     use base64::Engine;
-    let app = spawn_app();
+    let app = spawn(kind).await;
     let mut doc: Value = serde_json::from_slice(SEED).expect("json");
     let yaml = "config:\n  kubeconfig: secret-token-123\n  namespace: etcd\n";
     doc["scenarios"][0]["parameters_base64"] =
@@ -98,7 +98,7 @@ async fn parameters_base64_is_decoded_and_kubeconfig_anonymized_on_filing() {
         )
         .await;
     assert_eq!(reply.status, StatusCode::OK, "{}", reply.body);
-    let stored = String::from_utf8(app.objects()[0].1.clone()).expect("utf-8");
+    let stored = String::from_utf8(app.objects().await[0].1.clone()).expect("utf-8");
     assert!(!stored.contains("secret-token-123"));
     let stored: Value = serde_json::from_str(&stored).expect("json");
     assert_eq!(
@@ -108,9 +108,8 @@ async fn parameters_base64_is_decoded_and_kubeconfig_anonymized_on_filing() {
     assert_eq!(stored["scenarios"][0]["parameters_base64"], "");
 }
 
-#[tokio::test]
-async fn missing_or_wrong_credentials_are_401_with_a_challenge() {
-    let app = spawn_app();
+async fn missing_or_wrong_credentials_are_401_with_a_challenge(kind: Kind) {
+    let app = spawn(kind).await;
     let anonymous = Request::post(format!("/telemetry?{}", query("default", RUN_ID)))
         .header("Content-Type", "application/json")
         .body(Body::from(SEED.to_vec()))
@@ -132,12 +131,11 @@ async fn missing_or_wrong_credentials_are_401_with_a_challenge() {
         assert!(challenge.starts_with("Basic "), "{challenge}");
         assert!(!reply.body.contains("not-the-password"));
     }
-    assert!(app.objects().is_empty());
+    assert!(app.objects().await.is_empty());
 }
 
-#[tokio::test]
-async fn wrong_role_or_group_is_403() {
-    let app = spawn_app();
+async fn wrong_role_or_group_is_403(kind: Kind) {
+    let app = spawn(kind).await;
     let reply = app
         .post_telemetry("reader", &query("default", RUN_ID), SEED)
         .await;
@@ -147,16 +145,15 @@ async fn wrong_role_or_group_is_403() {
         .await;
     assert_eq!(reply.status, StatusCode::FORBIDDEN, "{}", reply.body);
     assert!(reply.body.contains("group default"), "{}", reply.body);
-    assert!(app.objects().is_empty());
+    assert!(app.objects().await.is_empty());
     let reply = app
         .post_telemetry("perf-uploader", &query("perf", RUN_ID), SEED)
         .await;
     assert_eq!(reply.status, StatusCode::OK, "{}", reply.body);
 }
 
-#[tokio::test]
-async fn bad_requests_name_the_problem_and_store_nothing() {
-    let app = spawn_app();
+async fn bad_requests_name_the_problem_and_store_nothing(kind: Kind) {
+    let app = spawn(kind).await;
     let cases: Vec<(&str, String, &[u8], StatusCode, &str)> = vec![
         ("missing request_id", "telemetry_group=default".into(), SEED, StatusCode::BAD_REQUEST, "request_id"),
         ("missing group", format!("request_id={RUN_ID}"), SEED, StatusCode::BAD_REQUEST, "telemetry_group"),
@@ -176,13 +173,12 @@ async fn bad_requests_name_the_problem_and_store_nothing() {
             reply.body
         );
     }
-    assert!(app.objects().is_empty());
-    assert_eq!(app.run_counts("default", RUN_ID), (0, 0));
+    assert!(app.objects().await.is_empty());
+    assert_eq!(app.run_counts("default", RUN_ID).await, (0, 0));
 }
 
-#[tokio::test]
-async fn content_type_other_than_json_is_415() {
-    let app = spawn_app();
+async fn content_type_other_than_json_is_415(kind: Kind) {
+    let app = spawn(kind).await;
     for (content_type, status) in [
         ("text/plain", StatusCode::UNSUPPORTED_MEDIA_TYPE),
         (
@@ -202,12 +198,15 @@ async fn content_type_other_than_json_is_415() {
     }
 }
 
-#[tokio::test]
-async fn body_over_the_limit_is_413() {
-    let app = spawn_app_with(ApiConfig {
-        max_body_bytes: 1024,
-        ..ApiConfig::default()
-    });
+async fn body_over_the_limit_is_413(kind: Kind) {
+    let app = spawn_with(
+        kind,
+        ApiConfig {
+            max_body_bytes: 1024,
+            ..ApiConfig::default()
+        },
+    )
+    .await;
     let reply = app
         .post_telemetry("uploader", &query("default", RUN_ID), SEED)
         .await;
@@ -217,12 +216,12 @@ async fn body_over_the_limit_is_413() {
         "{}",
         reply.body
     );
-    assert!(app.objects().is_empty());
+    assert!(app.objects().await.is_empty());
 }
 
 #[tokio::test]
 async fn healthz_needs_no_credentials() {
-    let app = spawn_app();
+    let app = spawn(Kind::Local).await;
     let reply = app
         .send(
             Request::get("/healthz")
@@ -232,3 +231,15 @@ async fn healthz_needs_no_credentials() {
         .await;
     assert_eq!(reply.status, StatusCode::OK);
 }
+
+on_both_backends!(
+    seed_document_is_filed_and_indexed,
+    duplicate_post_is_idempotent,
+    different_document_for_an_existing_run_is_a_conflict,
+    parameters_base64_is_decoded_and_kubeconfig_anonymized_on_filing,
+    missing_or_wrong_credentials_are_401_with_a_challenge,
+    wrong_role_or_group_is_403,
+    bad_requests_name_the_problem_and_store_nothing,
+    content_type_other_than_json_is_415,
+    body_over_the_limit_is_413
+);

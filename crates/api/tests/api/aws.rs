@@ -1,0 +1,149 @@
+//! What only the S3 + DynamoDB store does, checked on moto: what its presigned links bind,
+//! conditional writes, an unreachable S3, and `init`.
+//!
+//! moto does not verify presigned signatures (KRKN-PROTOCOL.md section 7), so what a link
+//! binds is checked in its `X-Amz-SignedHeaders`; the embedded store proves the binding end to
+//! end in `protocol.rs`.
+
+use std::sync::Arc;
+
+use axum::http::StatusCode;
+use krkn_telemetry_api::ApiConfig;
+use krkn_telemetry_api::store::{AwsStore, Backend};
+
+use crate::helpers::*;
+
+fn signed_headers(url: &str) -> Vec<String> {
+    let query = url.split_once('?').map(|(_, q)| q).unwrap_or_default();
+    let value = query
+        .split('&')
+        .find_map(|pair| pair.strip_prefix("X-Amz-SignedHeaders="))
+        .expect("a SigV4 presigned URL");
+    value
+        .split("%3B")
+        .flat_map(|h| h.split(';'))
+        .map(str::to_owned)
+        .collect()
+}
+
+async fn presign(app: &TestApp, extra: &str) -> String {
+    let reply = app
+        .get("uploader", &format!("/presigned-url?request_id=default/{RUN_ID}&remote_filename=prometheus-00.tar{extra}"))
+        .await;
+    assert_eq!(reply.status, StatusCode::OK, "{}", reply.body);
+    reply.body
+}
+
+#[tokio::test]
+async fn old_client_links_bind_only_the_host_new_ones_bind_what_they_announced() {
+    let app = spawn(Kind::Moto).await;
+    assert_eq!(signed_headers(&presign(&app, "").await), ["host"]);
+    let sha = "5994471abb01112afcc18159f6cc74b4f511b99806da59b3caf5a9c173cacfc5";
+    let headers = signed_headers(&presign(&app, &format!("&content_length=5&sha256={sha}")).await);
+    for header in [
+        "host",
+        "content-length",
+        "if-none-match",
+        "x-amz-checksum-sha256",
+    ] {
+        assert!(
+            headers.iter().any(|h| h == header),
+            "{header} is not signed: {headers:?}"
+        );
+    }
+}
+
+#[tokio::test]
+async fn a_new_client_link_cannot_replace_a_stored_file() {
+    let app = spawn(Kind::Moto).await;
+    let link = presign(&app, "&content_length=5").await;
+    let client = reqwest::Client::new();
+    let put = |body: &'static str| {
+        client
+            .put(&link)
+            .header("If-None-Match", "*")
+            .body(body)
+            .send()
+    };
+    assert_eq!(
+        put("12345").await.expect("PUT answers").status(),
+        StatusCode::OK
+    );
+    assert_eq!(
+        put("54321").await.expect("PUT answers").status(),
+        StatusCode::PRECONDITION_FAILED
+    );
+    let stored = app.objects().await;
+    assert_eq!(
+        stored,
+        vec![(
+            format!("default/{RUN_ID}/prometheus-00.tar"),
+            b"12345".to_vec()
+        )]
+    );
+}
+
+#[tokio::test]
+async fn unreachable_s3_is_503_and_leaves_no_index_entry() {
+    // DynamoDB on moto, S3 on a port nobody listens on.
+    let closed = std::net::TcpListener::bind("127.0.0.1:0")
+        .expect("bind")
+        .local_addr()
+        .expect("addr");
+    let mut settings = moto_settings();
+    let healthy = AwsStore::connect(&settings).await;
+    healthy.init().await.expect("init");
+    settings.s3_endpoint = Some(format!("http://{closed}"));
+    let broken = Arc::new(AwsStore::connect(&settings).await);
+    let backend = Backend::aws(broken);
+    for (name, role, groups) in USERS {
+        backend
+            .users
+            .put_user(
+                &krkn_telemetry_api::auth::new_user(name, role, groups, &password(name))
+                    .expect("user"),
+            )
+            .await
+            .expect("users live in DynamoDB, which is up");
+    }
+    let app = TestApp {
+        router: krkn_telemetry_api::router(krkn_telemetry_api::AppState::new(
+            backend.clone(),
+            ApiConfig::default(),
+        )),
+        backend,
+        dir: tempfile::tempdir().expect("dir"),
+    };
+    let reply = app
+        .post_telemetry(
+            "uploader",
+            &format!("request_id={RUN_ID}&telemetry_group=default"),
+            SEED,
+        )
+        .await;
+    assert_eq!(
+        reply.status,
+        StatusCode::SERVICE_UNAVAILABLE,
+        "{}",
+        reply.body
+    );
+    assert!(reply.body.contains("S3 PutObject"), "{}", reply.body);
+    assert_eq!(
+        app.run_counts("default", RUN_ID).await,
+        (0, 0),
+        "no index entry without its document"
+    );
+}
+
+#[tokio::test]
+async fn init_is_idempotent() {
+    let settings = moto_settings();
+    let store = AwsStore::connect(&settings).await;
+    let first = store.init().await.expect("first init");
+    assert!(
+        first.iter().any(|l| l.starts_with("created bucket")),
+        "{first:?}"
+    );
+    let second = store.init().await.expect("second init");
+    assert!(second.iter().all(|l| l.ends_with("exists")), "{second:?}");
+}

@@ -1,0 +1,77 @@
+#!/usr/bin/env bash
+# The services the tests need, on loopback and free ports, started once and shared by every
+# test: moto (S3 + DynamoDB). Idempotent.
+#
+#   scripts/test-services.sh start   # install if needed, start, write .tools/services.env
+#   . .tools/services.env            # export the addresses for cargo test
+#   scripts/test-services.sh stop    # stop what `start` started (by PID)
+#
+# Tests that need a service read its address from the environment and fail with a message
+# naming this script when it is missing.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+state=.tools/services
+env_file=.tools/services.env
+mkdir -p "$state"
+
+log() { printf 'test-services: %s\n' "$*" >&2; }
+
+free_port() {
+    python3 -c 'import socket; s = socket.socket(); s.bind(("127.0.0.1", 0)); print(s.getsockname()[1]); s.close()'
+}
+
+alive() { [[ -f "$state/$1.pid" ]] && kill -0 "$(cat "$state/$1.pid")" 2>/dev/null; }
+
+wait_http() { # name url seconds
+    local deadline=$((SECONDS + $3))
+    until curl -fsS -o /dev/null "$2" 2>/dev/null; do
+        if ! alive "$1"; then
+            log "$1 exited while starting; its log:"; tail -n 20 "$state/$1.log" >&2; return 1
+        fi
+        if ((SECONDS > deadline)); then
+            log "$1 did not answer at $2 within $3 s; its log:"; tail -n 20 "$state/$1.log" >&2; return 1
+        fi
+        sleep 0.2
+    done
+}
+
+start_moto() {
+    if alive moto && [[ -f "$state/moto.url" ]]; then
+        log "moto already running at $(cat "$state/moto.url")"
+        return
+    fi
+    local python port
+    python="$(scripts/python-venv.sh scripts/requirements-test.txt | tail -n1)"
+    port="$(free_port)"
+    "$(dirname "$python")/moto_server" -H 127.0.0.1 -p "$port" >"$state/moto.log" 2>&1 &
+    echo $! >"$state/moto.pid"
+    echo "http://127.0.0.1:$port" >"$state/moto.url"
+    wait_http moto "http://127.0.0.1:$port/moto-api/" 60
+    log "moto running at http://127.0.0.1:$port (pid $(cat "$state/moto.pid"))"
+}
+
+write_env() {
+    cat >"$env_file" <<ENV
+# Written by scripts/test-services.sh; source it before cargo test.
+export KRKN_TEST_MOTO_URL=$(cat "$state/moto.url")
+export AWS_ACCESS_KEY_ID=testing
+export AWS_SECRET_ACCESS_KEY=testing
+export AWS_REGION=us-east-1
+export AWS_DEFAULT_REGION=us-east-1
+export AWS_EC2_METADATA_DISABLED=true
+ENV
+}
+
+stop_one() {
+    if alive "$1"; then
+        kill "$(cat "$state/$1.pid")" 2>/dev/null || true
+        log "stopped $1"
+    fi
+    rm -f "$state/$1.pid" "$state/$1.url"
+}
+
+case "${1:-}" in
+    start) start_moto; write_env ;;
+    stop) stop_one moto; rm -f "$env_file" ;;
+    *) echo "usage: $0 start|stop" >&2; exit 2 ;;
+esac
