@@ -145,12 +145,29 @@ async fn run(cli: Cli) -> anyhow::Result<()> {
     match cli.command {
         Command::Serve { listen, store } => {
             let (backend, _) = open(&store).await?;
-            bootstrap_admin(&backend).await?;
-            let state = AppState::new(backend, ApiConfig::from_env()?);
+            let config = ApiConfig::from_env()?;
+            let password = std::env::var("KRKN_TELEMETRY_ADMIN_PASSWORD")
+                .ok()
+                .filter(|p| !p.is_empty());
+            if let Some(password) = &password {
+                // Refuse a bad password now; the slow hash itself runs once the server is up.
+                if password.chars().count() < 8 {
+                    anyhow::bail!("KRKN_TELEMETRY_ADMIN_PASSWORD must have at least 8 characters");
+                }
+            }
             let listener = tokio::net::TcpListener::bind(listen)
                 .await
                 .with_context(|| format!("cannot listen on {listen}"))?;
             tracing::info!("serving on http://{}", listener.local_addr()?);
+            // argon2 costs tens of milliseconds and ~19 MiB on purpose: do it off the start-up
+            // path. Until it is done, `admin` cannot log in yet; nothing else waits for it.
+            let users = backend.clone();
+            tokio::spawn(async move {
+                if let Err(error) = bootstrap_admin(&users, password.as_deref()).await {
+                    tracing::error!("cannot set up the admin user: {error:#}");
+                }
+            });
+            let state = AppState::new(backend, config);
             axum::serve(listener, router(state))
                 .with_graceful_shutdown(async {
                     let _ = tokio::signal::ctrl_c().await;
@@ -204,9 +221,8 @@ async fn run(cli: Cli) -> anyhow::Result<()> {
 }
 
 /// On first start, or when `KRKN_TELEMETRY_ADMIN_PASSWORD` is set, makes sure `admin` exists.
-async fn bootstrap_admin(backend: &Backend) -> anyhow::Result<()> {
-    let password = std::env::var("KRKN_TELEMETRY_ADMIN_PASSWORD").ok();
-    match ensure_admin(backend.users.as_ref(), password.as_deref(), true)
+async fn bootstrap_admin(backend: &Backend, password: Option<&str>) -> anyhow::Result<()> {
+    match ensure_admin(backend.users.as_ref(), password, true)
         .await
         .map_err(anyhow::Error::msg)?
     {

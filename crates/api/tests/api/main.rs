@@ -23,6 +23,7 @@ macro_rules! on_both_backends {
 }
 
 mod aws;
+mod cli;
 mod events;
 mod helpers;
 mod malformed;
