@@ -16,10 +16,6 @@ fn round_trip(bytes: &[u8]) -> Vec<u8> {
     doc.to_json()
 }
 
-// The shipped binaries use mimalloc; measure the model with the allocator it runs under.
-#[global_allocator]
-static ALLOC: mimalloc::MiMalloc = mimalloc::MiMalloc;
-
 fn bench(c: &mut Criterion) {
     let mut group = c.benchmark_group("parse_validate_serialize");
     group.throughput(Throughput::Bytes(SEED.len() as u64));

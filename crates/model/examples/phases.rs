@@ -4,9 +4,6 @@ use std::time::Instant;
 
 use krkn_telemetry_model::{ChaosRunTelemetry, samples};
 
-#[global_allocator]
-static ALLOC: mimalloc::MiMalloc = mimalloc::MiMalloc;
-
 fn phases(label: &str, bytes: &[u8], n: usize) {
     let per = |t: Instant| t.elapsed().as_secs_f64() * 1e6 / n as f64;
     let t = Instant::now();
