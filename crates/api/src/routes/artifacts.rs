@@ -20,7 +20,7 @@ use krkn_telemetry_model::{ArtifactKind, ArtifactName, RunKey};
 use sha2::{Digest, Sha256};
 use tokio::io::AsyncWriteExt;
 
-use super::AppState;
+use super::{AppState, required_param};
 use crate::error::ApiError;
 use crate::signing::{LinkClaims, LinkKind};
 use crate::store::{LocalStore, PutOutcome, StoreError, UploadRequest};
@@ -53,8 +53,8 @@ pub async fn presigned_url(
     headers: HeaderMap,
 ) -> Result<Response, ApiError> {
     let user = state.auth.authenticate(&headers).await?;
-    let run_path = non_empty(&query, "request_id")?;
-    let file = non_empty(&query, "remote_filename")?;
+    let run_path = required_param(&query, "request_id")?;
+    let file = required_param(&query, "remote_filename")?;
     let run = RunKey::parse(run_path)?;
     let artifact = ArtifactName::new(file)?;
     user.require_upload(run.group())?;
@@ -142,7 +142,7 @@ pub async fn upload(
     let claims = LinkClaims {
         kind: LinkKind::Upload,
         key: key.clone(),
-        expires: non_empty(&query, "expires")?
+        expires: required_param(&query, "expires")?
             .parse()
             .map_err(|_| ApiError::BadRequest("expires must be unix seconds".to_owned()))?,
         length: query
@@ -155,7 +155,7 @@ pub async fn upload(
     let local = embedded(&state)?;
     local
         .signer()
-        .verify(&claims, non_empty(&query, "sig")?, now())?;
+        .verify(&claims, required_param(&query, "sig")?, now())?;
 
     let declared = headers
         .get(header::CONTENT_LENGTH)
@@ -327,7 +327,7 @@ pub async fn download(
     let claims = LinkClaims {
         kind: LinkKind::Download,
         key: path.clone(),
-        expires: non_empty(&query, "expires")?
+        expires: required_param(&query, "expires")?
             .parse()
             .map_err(|_| ApiError::BadRequest("expires must be unix seconds".to_owned()))?,
         length: None,
@@ -336,7 +336,7 @@ pub async fn download(
     let local = embedded(&state)?;
     local
         .signer()
-        .verify(&claims, non_empty(&query, "sig")?, now())?;
+        .verify(&claims, required_param(&query, "sig")?, now())?;
     let opened = {
         let key = path.clone();
         on_local(local, move |store| store.open_object(&key)).await?
@@ -363,14 +363,4 @@ pub async fn download(
         Body::from_stream(stream),
     )
         .into_response())
-}
-
-fn non_empty<'q>(
-    query: &'q HashMap<String, String>,
-    name: &'static str,
-) -> Result<&'q str, ApiError> {
-    match query.get(name).map(String::as_str) {
-        Some(value) if !value.is_empty() => Ok(value),
-        _ => Err(ApiError::MissingParameter(name)),
-    }
 }

@@ -11,7 +11,7 @@ use axum::http::{HeaderMap, StatusCode, header};
 use axum::response::{Html, IntoResponse, Response};
 use krkn_telemetry_model::keys::validate_segment;
 
-use super::AppState;
+use super::{AppState, FolderPage, read_folder};
 use crate::error::ApiError;
 use crate::store::ListEntry;
 
@@ -83,30 +83,18 @@ async fn page(
     group: Option<String>,
     run: Option<String>,
 ) -> Result<Response, ApiError> {
-    let user = state.auth.authenticate(&headers).await?;
-    if let Some(group) = &group {
-        validate_segment(group, "group")?;
-    }
-    if let Some(run) = &run {
-        validate_segment(run, "request id")?;
-    }
-    user.require_read(group.as_deref())?;
-    let prefix = match (&group, &run) {
-        (Some(g), Some(r)) => format!("{g}/{r}/"),
-        (Some(g), None) => format!("{g}/"),
-        _ => String::new(),
-    };
-    let start_after = query.get("start_after").cloned();
-    let mut entries = state
-        .backend
-        .objects
-        .list(&prefix, start_after, PAGE + 1)
-        .await?;
-    if group.is_none() {
-        entries.retain(|e| user.may_access(&e.path));
-    }
-    let more = entries.len() > PAGE;
-    entries.truncate(PAGE);
+    let FolderPage {
+        prefix,
+        entries,
+        more,
+    } = read_folder(
+        &state,
+        &headers,
+        &query,
+        (group.as_deref(), run.as_deref()),
+        (PAGE, PAGE),
+    )
+    .await?;
 
     let title = match (&group, &run) {
         (Some(g), Some(r)) => format!("{g} / {r}"),

@@ -12,9 +12,15 @@ use axum::Router;
 use axum::extract::DefaultBodyLimit;
 use axum::routing::{get, post, put};
 
+use std::collections::HashMap;
+
+use axum::http::HeaderMap;
+use krkn_telemetry_model::keys::validate_segment;
+
 use crate::auth::Authenticator;
 use crate::config::ApiConfig;
-use crate::store::Backend;
+use crate::error::ApiError;
+use crate::store::{Backend, ListEntry};
 
 /// What every handler can reach.
 #[derive(Clone)]
@@ -64,6 +70,78 @@ pub fn router(state: AppState) -> Router {
         .layer(DefaultBodyLimit::max(limit))
         .merge(uploads)
         .with_state(state)
+}
+
+/// One page of a folder listing, as the user may see it.
+pub(crate) struct FolderPage {
+    /// The listed folder's key prefix (`""`, `<group>/` or `<group>/<run>/`).
+    pub prefix: String,
+    /// The entries of the page.
+    pub entries: Vec<ListEntry>,
+    /// True when more entries follow the page.
+    pub more: bool,
+}
+
+/// Authenticates a reader, checks the names, and lists one page of a folder: `?limit=`
+/// (default `default_limit`, at most `max_limit`) entries after `?start_after=`. Groups the
+/// user may not read are left out of the top level.
+pub(crate) async fn read_folder(
+    state: &AppState,
+    headers: &HeaderMap,
+    query: &HashMap<String, String>,
+    (group, run): (Option<&str>, Option<&str>),
+    (default_limit, max_limit): (usize, usize),
+) -> Result<FolderPage, ApiError> {
+    let user = state.auth.authenticate(headers).await?;
+    if let Some(group) = group {
+        validate_segment(group, "group")?;
+    }
+    if let Some(run) = run {
+        validate_segment(run, "request id")?;
+    }
+    user.require_read(group)?;
+    let limit = match query.get("limit") {
+        None => default_limit,
+        Some(text) => text
+            .parse::<usize>()
+            .ok()
+            .filter(|n| (1..=max_limit).contains(n))
+            .ok_or_else(|| {
+                ApiError::BadRequest(format!("limit must be a number from 1 to {max_limit}"))
+            })?,
+    };
+    let prefix = match (group, run) {
+        (Some(g), Some(r)) => format!("{g}/{r}/"),
+        (Some(g), None) => format!("{g}/"),
+        _ => String::new(),
+    };
+    let start_after = query.get("start_after").cloned();
+    let mut entries = state
+        .backend
+        .objects
+        .list(&prefix, start_after, limit + 1)
+        .await?;
+    if group.is_none() {
+        entries.retain(|e| user.may_access(&e.path));
+    }
+    let more = entries.len() > limit;
+    entries.truncate(limit);
+    Ok(FolderPage {
+        prefix,
+        entries,
+        more,
+    })
+}
+
+/// A query parameter that must be present and not empty.
+pub(crate) fn required_param<'q>(
+    query: &'q HashMap<String, String>,
+    name: &'static str,
+) -> Result<&'q str, ApiError> {
+    match query.get(name).map(String::as_str) {
+        Some(value) if !value.is_empty() => Ok(value),
+        _ => Err(ApiError::MissingParameter(name)),
+    }
 }
 
 /// RFC 3339 UTC with seconds.

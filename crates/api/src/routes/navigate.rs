@@ -11,9 +11,8 @@ use axum::Json;
 use axum::extract::{Path, Query, State};
 use axum::http::HeaderMap;
 use axum::response::{IntoResponse, Response};
-use krkn_telemetry_model::keys::validate_segment;
 
-use super::AppState;
+use super::{AppState, read_folder};
 use crate::error::ApiError;
 
 const DEFAULT_PAGE: usize = 1000;
@@ -55,45 +54,19 @@ async fn list(
     group: Option<String>,
     run: Option<String>,
 ) -> Result<Response, ApiError> {
-    let user = state.auth.authenticate(&headers).await?;
-    if let Some(group) = &group {
-        validate_segment(group, "group")?;
-    }
-    if let Some(run) = &run {
-        validate_segment(run, "request id")?;
-    }
-    user.require_read(group.as_deref())?;
-    let limit = match query.get("limit") {
-        None => DEFAULT_PAGE,
-        Some(text) => text
-            .parse::<usize>()
-            .ok()
-            .filter(|n| (1..=MAX_PAGE).contains(n))
-            .ok_or_else(|| {
-                ApiError::BadRequest(format!("limit must be a number from 1 to {MAX_PAGE}"))
-            })?,
-    };
-    let start_after = query.get("start_after").cloned();
-    let prefix = match (&group, &run) {
-        (Some(g), Some(r)) => format!("{g}/{r}/"),
-        (Some(g), None) => format!("{g}/"),
-        _ => String::new(),
-    };
-    let mut entries = state
-        .backend
-        .objects
-        .list(&prefix, start_after, limit + 1)
-        .await?;
-    // Groups a user may not read are not listed at all.
-    if group.is_none() {
-        entries.retain(|e| user.may_access(&e.path));
-    }
-    let more = entries.len() > limit;
-    entries.truncate(limit);
-    let next = more
-        .then(|| entries.last().map(|e| e.path.clone()))
+    let page = read_folder(
+        &state,
+        &headers,
+        &query,
+        (group.as_deref(), run.as_deref()),
+        (DEFAULT_PAGE, MAX_PAGE),
+    )
+    .await?;
+    let next = page
+        .more
+        .then(|| page.entries.last().map(|e| e.path.clone()))
         .flatten();
-    let mut response = Json(entries).into_response();
+    let mut response = Json(page.entries).into_response();
     if let Some(next) = next.and_then(|n| n.parse().ok()) {
         response.headers_mut().insert("x-next-start-after", next);
     }

@@ -12,7 +12,7 @@ use axum::http::{HeaderMap, StatusCode, header};
 use krkn_telemetry_model::{ChaosRunTelemetry, RunKey};
 use sha2::{Digest, Sha256};
 
-use super::AppState;
+use super::{AppState, required_param};
 use crate::error::ApiError;
 use crate::store::{PutOutcome, RunRecord, ScenarioRecord};
 
@@ -24,7 +24,7 @@ pub async fn post_telemetry(
     body: Bytes,
 ) -> Result<(StatusCode, String), ApiError> {
     let user = state.auth.authenticate(&headers).await?;
-    let request_id = required(&query, "request_id")?;
+    let request_id = required_param(&query, "request_id")?;
     let group = query
         .get("telemetry_group")
         .map(String::as_str)
@@ -54,16 +54,6 @@ pub async fn post_telemetry(
     state.backend.index.index_run(&record).await?;
     tracing::info!(run = %key, user = %user.name, "telemetry filed");
     Ok((StatusCode::OK, message))
-}
-
-fn required<'q>(
-    query: &'q HashMap<String, String>,
-    name: &'static str,
-) -> Result<&'q str, ApiError> {
-    match query.get(name).map(String::as_str) {
-        Some(value) if !value.is_empty() => Ok(value),
-        _ => Err(ApiError::MissingParameter(name)),
-    }
 }
 
 /// `application/json`, with or without parameters, in any case; krkn sends exactly that.
