@@ -1,12 +1,13 @@
 //! The krkn telemetry ingestion service.
 //!
 //! One axum [`Router`](axum::Router) holds every route ([`routes`]); it runs as a standalone
-//! server today and as an AWS Lambda with the API issue's next steps. Modules:
+//! server (`krkn-telemetry-api serve`) and as an AWS Lambda (`krkn-telemetry-lambda`). Modules:
 //! - [`config`]: settings read once from the environment and flags.
 //! - [`auth`]: users, roles, argon2id password hashes, HTTP Basic.
-//! - [`store`]: where documents and the run index live (the embedded store today).
+//! - [`store`]: where documents, files, the run index and users live (embedded or AWS).
 //! - [`signing`]: HMAC-signed upload and download links of the embedded store.
-//! - [`routes`]: krkn's protocol (`POST /telemetry`, `GET /navigate/...`) plus `/healthz`.
+//! - [`routes`]: krkn's protocol (`POST /telemetry`, upload and download links,
+//!   `/navigate`, `/files`) plus `/healthz`.
 //! - [`lambda`]: the router behind API Gateway (stage prefix stripped).
 //! - [`error`]: every failure as a status code and a message that names the problem.
 
