@@ -12,14 +12,15 @@ help: ## list the targets
 	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | sed 's/:.*## /\t/' | column -t -s "$$(printf '\t')"
 
 run: ## start the service on the embedded store at http://$(LISTEN)
-	$(CARGO) run --locked -p krkn-telemetry-api -- serve --listen $(LISTEN) --store local --data-dir $(DATA_DIR)
+	$(CARGO) run --locked -p krkn-telemetry-api --bin krkn-telemetry-api -- serve --listen $(LISTEN) --store local --data-dir $(DATA_DIR)
 
 test: ## install what the tests need and run them all
 	scripts/test-services.sh start
 	set -e; trap 'scripts/test-services.sh stop' EXIT; . .tools/services.env; \
 	$(CARGO) test --locked --workspace --all-targets; \
 	$(CARGO) test --locked --workspace --doc; \
-	tests/run_krkn_lib_e2e.sh $(TARGET_DIR)/debug/krkn-telemetry-api
+	tests/run_krkn_lib_e2e.sh $(TARGET_DIR)/debug/krkn-telemetry-api; \
+	tests/smoke_make_run.sh
 
 lint: ## rustfmt, clippy (warnings are errors) and cfn-lint on the SAM template
 	$(CARGO) fmt --all -- --check
