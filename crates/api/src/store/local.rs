@@ -147,11 +147,11 @@ impl LocalStore {
         let path = self.object_path(key)?;
         match fs::File::open(&path) {
             Ok(file) => {
-                let size = file.metadata().map_err(io("stat", &path))?.len();
-                if file.metadata().map_err(io("stat", &path))?.is_dir() {
+                let meta = file.metadata().map_err(io("stat", &path))?;
+                if meta.is_dir() {
                     return Ok(None);
                 }
-                Ok(Some((file, size)))
+                Ok(Some((file, meta.len())))
             }
             Err(e) if e.kind() == std::io::ErrorKind::NotFound => Ok(None),
             Err(e) => Err(io("open", &path)(e)),
