@@ -26,7 +26,12 @@ until curl -fsS "http://127.0.0.1:$port/healthz" >/dev/null 2>&1; do
     fi
     sleep 0.5
 done
-password="$(sed -n 's/^created user admin with password \([^ ]*\) .*/\1/p' "$log")"
+# The admin is hashed (argon2) after the listener is up, so the line can follow /healthz.
+password=""
+until [[ -n "$password" ]] || ((SECONDS > deadline)) || ! kill -0 "$pid" 2>/dev/null; do
+    password="$(sed -n 's/^created user admin with password \([^ ]*\) .*/\1/p' "$log")"
+    [[ -n "$password" ]] || sleep 0.25
+done
 if [[ -z "$password" ]]; then
     echo "smoke: make run did not print the first admin password; its output:" >&2
     cat "$log" >&2
