@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
 # The services the tests need, on loopback and free ports, started once and shared by every
-# test: moto (S3 + DynamoDB). Idempotent.
+# test: moto (S3 + DynamoDB) and Prometheus (Debian's package, with rules that keep one
+# critical and one warning alert firing). Idempotent.
 #
 #   scripts/test-services.sh start   # install if needed, start, write .tools/services.env
 #   . .tools/services.env            # export the addresses for cargo test
@@ -50,10 +51,89 @@ start_moto() {
     log "moto running at http://127.0.0.1:$port (pid $(cat "$state/moto.pid"))"
 }
 
+# Debian's prometheus package, unpacked into .tools/ rather than installed: no root needed once
+# downloaded, no system service started, and `promtool` comes with it.
+install_prometheus() {
+    local root=.tools/prometheus
+    if [[ -x "$root/usr/bin/prometheus" ]]; then
+        return
+    fi
+    local debs=.tools/debs
+    mkdir -p "$debs"
+    if ! ls "$debs"/prometheus_*.deb >/dev/null 2>&1; then
+        log "downloading Debian's prometheus package"
+        if ! (cd "$debs" && apt-get download prometheus >/dev/null 2>&1); then
+            # A fresh machine has no package lists yet.
+            apt-get update -qq >/dev/null 2>&1 || { log "apt-get update failed (run it as root)"; return 1; }
+            (cd "$debs" && apt-get download prometheus >/dev/null) || { log "cannot download the prometheus package"; return 1; }
+        fi
+    fi
+    rm -rf "$root.partial"
+    dpkg-deb -x "$debs"/prometheus_*.deb "$root.partial"
+    mv "$root.partial" "$root"
+    log "unpacked $("$root/usr/bin/prometheus" --version 2>&1 | head -n1)"
+}
+
+start_prometheus() {
+    if alive prometheus && [[ -f "$state/prometheus.url" ]]; then
+        log "prometheus already running at $(cat "$state/prometheus.url")"
+        return
+    fi
+    install_prometheus
+    local port dir
+    port="$(free_port)"
+    dir="$state/prometheus"
+    rm -rf "$dir"
+    mkdir -p "$dir/data"
+    cat >"$dir/rules.yml" <<'RULES'
+groups:
+  - name: krkn-telemetry-tests
+    interval: 1s
+    rules:
+      - alert: KrknTestCriticalAlert
+        expr: vector(1)
+        labels:
+          severity: critical
+          namespace: openshift-etcd
+        annotations:
+          summary: always firing, critical (the collector must report it)
+      - alert: KrknTestWarningAlert
+        expr: vector(1)
+        labels:
+          severity: warning
+          namespace: default
+        annotations:
+          summary: always firing, not critical (the collector must leave it out)
+RULES
+    cat >"$dir/prometheus.yml" <<CONFIG
+global:
+  scrape_interval: 1s
+  evaluation_interval: 1s
+rule_files:
+  - $PWD/$dir/rules.yml
+scrape_configs:
+  - job_name: prometheus
+    static_configs:
+      - targets: ['127.0.0.1:$port']
+CONFIG
+    .tools/prometheus/usr/bin/prometheus \
+        --config.file="$dir/prometheus.yml" \
+        --storage.tsdb.path="$dir/data" \
+        --web.listen-address="127.0.0.1:$port" \
+        >"$state/prometheus.log" 2>&1 &
+    echo $! >"$state/prometheus.pid"
+    echo "http://127.0.0.1:$port" >"$state/prometheus.url"
+    wait_http prometheus "http://127.0.0.1:$port/-/ready" 60
+    log "prometheus running at http://127.0.0.1:$port (pid $(cat "$state/prometheus.pid"))"
+}
+
 write_env() {
     cat >"$env_file" <<ENV
 # Written by scripts/test-services.sh; source it before cargo test.
 export KRKN_TEST_MOTO_URL=$(cat "$state/moto.url")
+export KRKN_TEST_PROMETHEUS_URL=$(cat "$state/prometheus.url")
+export KRKN_TEST_PROMETHEUS_DATA=$PWD/$state/prometheus/data
+export KRKN_TEST_PROMTOOL=$PWD/.tools/prometheus/usr/bin/promtool
 export AWS_ACCESS_KEY_ID=testing
 export AWS_SECRET_ACCESS_KEY=testing
 export AWS_REGION=us-east-1
@@ -71,7 +151,7 @@ stop_one() {
 }
 
 case "${1:-}" in
-    start) start_moto; write_env ;;
-    stop) stop_one moto; rm -f "$env_file" ;;
+    start) start_moto; start_prometheus; write_env ;;
+    stop) stop_one moto; stop_one prometheus; rm -f "$env_file" ;;
     *) echo "usage: $0 start|stop" >&2; exit 2 ;;
 esac

@@ -2,11 +2,22 @@
 
 use std::path::PathBuf;
 
-use clap::{Parser, Subcommand};
+use clap::{Args, Parser, Subcommand};
+
+use crate::cluster::ListMode;
 
 /// Collects, checks and uploads krkn chaos-run telemetry.
+///
+/// Run it after a krkn run, in the cluster (see infra/k8s/) or beside it. It speaks the
+/// protocol of the krkn telemetry service, ours or the original Flask one.
 #[derive(Debug, Parser)]
-#[command(name = "krkn-telemetry", version, about, long_about = None)]
+#[command(
+    name = "krkn-telemetry",
+    version,
+    about,
+    long_about,
+    max_term_width = 100
+)]
 pub struct Cli {
     /// What to do.
     #[command(subcommand)]
@@ -21,10 +32,32 @@ pub enum Command {
     /// Reads the object krkn POSTs, or krkn's output file ({"telemetry": ..., "critical_alerts": ...}).
     /// Exit status: 0 valid, 1 problems found, 2 usage or I/O error.
     Validate(ValidateArgs),
+
+    /// Gather cluster metadata and print it as the cluster fields of a run document.
+    ///
+    /// Probes (nodes, object counts, version, OpenShift facts) run concurrently under one
+    /// deadline; a probe that fails or runs out of time leaves its field at the default and is
+    /// listed under "warnings". Exit status: 0 collected (warnings or not), 2 no cluster.
+    Collect(CollectArgs),
+
+    /// Query Prometheus for critical alerts during and after a run window.
+    ///
+    /// Writes a ChaosRunAlertSummary (the content of critical-alerts-00.log).
+    Alerts(AlertsArgs),
+
+    /// Send krkn's run output to the telemetry service, with cluster metadata and alerts.
+    ///
+    /// Reads krkn's config.yaml as is. With `enabled: false` nothing is built; with no
+    /// `api_url` the document is built and written to the archive folder only. Exit status:
+    /// 0 sent (or written), 1 the document is invalid or the upload failed, 2 usage or config.
+    Send(SendArgs),
+
+    /// The whole post-run pipeline as krkn's config asks: metadata, events, alerts, send.
+    Run(SendArgs),
 }
 
 /// Arguments of `validate`.
-#[derive(Debug, clap::Args)]
+#[derive(Debug, Args)]
 pub struct ValidateArgs {
     /// The document to check; `-` reads standard input.
     #[arg(value_name = "FILE|-")]
@@ -38,4 +71,168 @@ pub struct ValidateArgs {
     /// Print problems as a JSON list of {"path", "message"} instead of lines.
     #[arg(long)]
     pub json: bool,
+}
+
+/// How to reach the cluster and how long to wait for it.
+#[derive(Debug, Clone, Args)]
+pub struct ClusterArgs {
+    /// Kubeconfig to use (default: KUBECONFIG, ~/.kube/config, then the in-cluster account).
+    #[arg(long, value_name = "FILE")]
+    pub kubeconfig: Option<PathBuf>,
+
+    /// Deadline for metadata collection, in seconds; every probe shares it.
+    #[arg(long, value_name = "SECONDS", default_value_t = 60.0)]
+    pub timeout: f64,
+
+    /// Page size of Kubernetes lists.
+    #[arg(long, value_name = "N", default_value_t = 500, value_parser = clap::value_parser!(u32).range(1..))]
+    pub page_size: u32,
+
+    /// How object counts are listed (full objects only for benchmark comparisons).
+    #[arg(long, value_enum, default_value_t = ListMode::Metadata, hide = true)]
+    pub object_lists: ListMode,
+}
+
+/// Arguments of `collect`.
+#[derive(Debug, Args)]
+pub struct CollectArgs {
+    /// Cluster access.
+    #[command(flatten)]
+    pub cluster: ClusterArgs,
+
+    /// Write the JSON here instead of standard output.
+    #[arg(long, short, value_name = "FILE")]
+    pub output: Option<PathBuf>,
+}
+
+/// How to reach Prometheus.
+#[derive(Debug, Clone, Args)]
+pub struct PrometheusArgs {
+    /// Bearer token for Prometheus (overrides performance_monitoring.prometheus_bearer_token).
+    #[arg(
+        long,
+        env = "KRKN_TELEMETRY_PROMETHEUS_TOKEN",
+        hide_env_values = true,
+        value_name = "TOKEN"
+    )]
+    pub prometheus_bearer_token: Option<String>,
+
+    /// Extra CA certificates (PEM) to trust for Prometheus.
+    #[arg(long, value_name = "FILE")]
+    pub prometheus_ca: Option<PathBuf>,
+
+    /// Do not verify Prometheus's TLS certificate (what krkn does).
+    #[arg(long)]
+    pub prometheus_insecure: bool,
+
+    /// Seconds after the run's end that count as "after the run".
+    #[arg(long, value_name = "SECONDS", default_value_t = 300)]
+    pub post_window: i64,
+}
+
+/// Arguments of `alerts`.
+#[derive(Debug, Args)]
+pub struct AlertsArgs {
+    /// Prometheus base URL.
+    #[arg(long, value_name = "URL")]
+    pub prometheus_url: String,
+
+    /// Start of the run window (unix seconds).
+    #[arg(long, value_name = "UNIX", allow_negative_numbers = false)]
+    pub start: i64,
+
+    /// End of the run window (unix seconds).
+    #[arg(long, value_name = "UNIX")]
+    pub end: i64,
+
+    /// Prometheus access.
+    #[command(flatten)]
+    pub prometheus: PrometheusArgs,
+
+    /// The summary's run_id (krkn puts the run uuid there).
+    #[arg(long, value_name = "ID", default_value = "")]
+    pub run_id: String,
+
+    /// The summary's scenario (krkn puts the scenario type there).
+    #[arg(long, value_name = "NAME", default_value = "")]
+    pub scenario: String,
+
+    /// Write the JSON here instead of standard output.
+    #[arg(long, short, value_name = "FILE")]
+    pub output: Option<PathBuf>,
+}
+
+/// Arguments of `send` and `run`; flags override krkn's config.yaml.
+#[derive(Debug, Args)]
+pub struct SendArgs {
+    /// krkn's config.yaml (its `telemetry` section, Prometheus keys and kubeconfig path).
+    #[arg(long, value_name = "FILE")]
+    pub config: PathBuf,
+
+    /// krkn's run output: the JSON (wrapper or bare document), or krkn's report or log
+    /// (`kraken.report`), whose last `Chaos data:` JSON is used; `-` reads standard input.
+    #[arg(long, value_name = "FILE|-")]
+    pub input: PathBuf,
+
+    /// Run folder name (default: `<unix seconds>-<run_uuid>[-<run_tag>]`, as krkn names it).
+    #[arg(long, value_name = "ID")]
+    pub request_id: Option<String>,
+
+    /// Cluster access.
+    #[command(flatten)]
+    pub cluster: ClusterArgs,
+
+    /// Do not collect cluster metadata or events: send the document as it is (to resend an
+    /// archived one).
+    #[arg(long)]
+    pub no_collect: bool,
+
+    /// Print what would be sent, with passwords and tokens masked, and send nothing.
+    #[arg(long)]
+    pub dry_run: bool,
+
+    /// Telemetry service URL (overrides telemetry.api_url).
+    #[arg(long, value_name = "URL")]
+    pub api_url: Option<String>,
+
+    /// Service user (overrides telemetry.username).
+    #[arg(long, value_name = "NAME")]
+    pub username: Option<String>,
+
+    /// Service password (overrides telemetry.password).
+    #[arg(
+        long,
+        env = "KRKN_TELEMETRY_PASSWORD",
+        hide_env_values = true,
+        value_name = "PASSWORD"
+    )]
+    pub password: Option<String>,
+
+    /// Group folder (overrides telemetry.telemetry_group).
+    #[arg(long, value_name = "GROUP")]
+    pub telemetry_group: Option<String>,
+
+    /// Tag appended to the run folder name (overrides telemetry.run_tag).
+    #[arg(long, value_name = "TAG")]
+    pub run_tag: Option<String>,
+
+    /// Where the sent files are kept (overrides telemetry.archive_path).
+    #[arg(long, value_name = "DIR")]
+    pub archive_path: Option<PathBuf>,
+
+    /// Retries per upload, 0 = forever (overrides telemetry.max_retries).
+    #[arg(long, value_name = "N")]
+    pub max_retries: Option<u32>,
+
+    /// Give up on uploads after this many seconds, whatever max_retries says.
+    #[arg(long, value_name = "SECONDS")]
+    pub deadline: Option<f64>,
+
+    /// Prometheus base URL (overrides performance_monitoring.prometheus_url).
+    #[arg(long, value_name = "URL")]
+    pub prometheus_url: Option<String>,
+
+    /// Prometheus access.
+    #[command(flatten)]
+    pub prometheus: PrometheusArgs,
 }

@@ -1,23 +1,14 @@
 //! `krkn-telemetry`: the collector and uploader that runs after a krkn chaos run.
 //!
 //! `main` only maps outcomes to exit codes, ripgrep style: 0 success, 1 the input was checked
-//! and found wanting, 2 usage or I/O error. A closed stdout (`| head`) is a clean exit.
-
-mod cli;
-mod commands;
+//! and found wanting (or could not be delivered), 2 usage, configuration or I/O error. A closed
+//! stdout (`| head`) is a clean exit.
 
 use std::io::ErrorKind;
 use std::process::ExitCode;
 
 use clap::Parser;
-
-/// How a command ended, beyond plain success.
-pub enum Outcome {
-    /// Everything checked out.
-    Success,
-    /// The command ran and found problems in its input (exit 1).
-    Failed,
-}
+use krkn_telemetry_collector::{Outcome, cli, commands};
 
 fn main() -> ExitCode {
     let cli = match cli::Cli::try_parse() {
@@ -28,6 +19,7 @@ fn main() -> ExitCode {
             return ExitCode::from(if error.use_stderr() { 2 } else { 0 });
         }
     };
+    init_logging();
     match commands::run(cli) {
         Ok(Outcome::Success) => ExitCode::SUCCESS,
         Ok(Outcome::Failed) => ExitCode::from(1),
@@ -37,6 +29,20 @@ fn main() -> ExitCode {
             ExitCode::from(2)
         }
     }
+}
+
+/// Warnings and progress go to stderr as `krkn-telemetry: warning: …`; `RUST_LOG` widens it.
+fn init_logging() {
+    let filter = tracing_subscriber::EnvFilter::try_from_default_env().unwrap_or_else(|_| {
+        tracing_subscriber::EnvFilter::new("krkn_telemetry_collector=info,warn")
+    });
+    let _ = tracing_subscriber::fmt()
+        .with_env_filter(filter)
+        .with_writer(std::io::stderr)
+        .without_time()
+        .with_target(false)
+        .with_ansi(false)
+        .try_init();
 }
 
 fn is_broken_pipe(error: &anyhow::Error) -> bool {

@@ -1,10 +1,8 @@
 //! `krkn-telemetry validate FILE|-`: check a document, print every problem, optionally print
 //! the normalised document.
 
-use std::io::{Read, Write};
-use std::path::Path;
+use std::io::Write;
 
-use anyhow::Context;
 use krkn_telemetry_model::{Problems, TelemetryFile};
 
 use crate::Outcome;
@@ -12,7 +10,7 @@ use crate::cli::ValidateArgs;
 
 /// Reads the input, checks it, and prints problems (stdout) and a summary (stderr).
 pub fn run(args: &ValidateArgs) -> anyhow::Result<Outcome> {
-    let (name, bytes) = read_input(&args.input)?;
+    let (name, bytes) = crate::pipeline::read_input(&args.input)?;
     let mut stdout = std::io::stdout().lock();
     match check(&bytes, args.normalize) {
         Ok(file) => {
@@ -60,18 +58,4 @@ fn check(bytes: &[u8], normalize: bool) -> Result<TelemetryFile, Problems> {
     }
     file.telemetry.validate().map_err(reroot)?;
     Ok(file)
-}
-
-fn read_input(input: &Path) -> anyhow::Result<(String, Vec<u8>)> {
-    if input.as_os_str() == "-" {
-        let mut bytes = Vec::new();
-        std::io::stdin()
-            .read_to_end(&mut bytes)
-            .context("cannot read standard input")?;
-        Ok(("<stdin>".to_owned(), bytes))
-    } else {
-        let bytes =
-            std::fs::read(input).with_context(|| format!("cannot read {}", input.display()))?;
-        Ok((input.display().to_string(), bytes))
-    }
 }

@@ -1,0 +1,29 @@
+//! `krkn-telemetry`, the collector and uploader that runs after a krkn chaos run: it gathers
+//! what krkn-lib gathers (cluster metadata, events, critical alerts), checks the document with
+//! the shared model, and sends it to a krkn telemetry service with retries and a local copy.
+//!
+//! Modules:
+//! - [`cli`]: the command line (an interface operators script against).
+//! - [`commands`]: one module per subcommand.
+//! - [`cluster`]: metadata probes on the `kube` client, concurrent, each under the deadline.
+//! - [`alerts`]: critical alerts from Prometheus.
+//! - [`upload`]: the service's protocol (POST, presigned link, PUT) with retries.
+//! - [`archive`]: the local copy written before any upload.
+//! - [`pipeline`]: `send` and `run`, krkn's post-run steps in order.
+
+pub mod alerts;
+pub mod archive;
+pub mod cli;
+pub mod cluster;
+pub mod commands;
+pub mod pipeline;
+pub mod upload;
+
+/// How a command ended, beyond plain success.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Outcome {
+    /// Everything checked out.
+    Success,
+    /// The command ran and found problems in its input, or could not deliver (exit 1).
+    Failed,
+}

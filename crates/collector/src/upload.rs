@@ -1,0 +1,311 @@
+//! The telemetry service's client protocol (`KRKN-PROTOCOL.md` section 1), spoken exactly as
+//! krkn-lib speaks it, so it works against our API and the old Flask service alike:
+//! `POST /telemetry`, `GET /presigned-url` then `PUT` to the link.
+//!
+//! Unlike krkn-lib (a fixed 5 s sleep, no timeouts, errors lost in threads), every call has a
+//! timeout, and failures that may pass (connection errors, timeouts, 5xx, 408 and 429) are
+//! retried with exponential backoff and jitter: `max_retries` retries (0 = forever, as krkn),
+//! all bounded by an optional deadline. Other 4xx answers are final: retrying a refused
+//! document or a wrong password cannot help.
+
+use std::time::Duration;
+
+use backon::{ExponentialBuilder, Retryable};
+use krkn_telemetry_model::{ArtifactName, RunKey, Secret};
+use reqwest::StatusCode;
+use tokio::time::Instant;
+
+/// How to reach the service and how hard to try.
+#[derive(Debug, Clone)]
+pub struct ApiSettings {
+    /// Base URL, without a trailing slash.
+    pub url: String,
+    /// HTTP Basic user.
+    pub username: String,
+    /// HTTP Basic password.
+    pub password: Secret,
+    /// Retries after the first attempt; 0 retries forever (krkn's meaning).
+    pub max_retries: u32,
+    /// No attempt starts after this instant.
+    pub deadline: Option<Instant>,
+    /// Timeout of one request (an upload gets more time per MiB).
+    pub request_timeout: Duration,
+    /// Shortest wait between attempts (doubles up to [`ApiSettings::max_backoff`]).
+    pub min_backoff: Duration,
+    /// Longest wait between attempts.
+    pub max_backoff: Duration,
+}
+
+impl ApiSettings {
+    /// Settings with the defaults for `url` and credentials.
+    pub fn new(url: &str, username: &str, password: Secret) -> Self {
+        ApiSettings {
+            url: url.trim_end_matches('/').to_owned(),
+            username: username.to_owned(),
+            password,
+            max_retries: 0,
+            deadline: None,
+            request_timeout: Duration::from_secs(60),
+            min_backoff: Duration::from_millis(500),
+            max_backoff: Duration::from_secs(30),
+        }
+    }
+}
+
+/// Why an exchange with the service failed for good.
+#[derive(Debug, thiserror::Error)]
+pub enum UploadError {
+    /// The service refused the request (a 4xx other than 408/429); retrying cannot help.
+    #[error("{what}: the service answered {status}: {body}")]
+    Refused {
+        /// What was being done.
+        what: String,
+        /// HTTP status.
+        status: u16,
+        /// The service's explanation.
+        body: String,
+    },
+    /// Every allowed attempt failed.
+    #[error("{what}: gave up after {attempts} attempt(s): {last}")]
+    GaveUp {
+        /// What was being done.
+        what: String,
+        /// Attempts made.
+        attempts: u32,
+        /// The last failure.
+        last: String,
+    },
+    /// The deadline passed before an attempt succeeded.
+    #[error("{what}: the deadline passed after {attempts} attempt(s); last failure: {last}")]
+    Deadline {
+        /// What was being done.
+        what: String,
+        /// Attempts made.
+        attempts: u32,
+        /// The last failure, if any attempt finished.
+        last: String,
+    },
+    /// The client could not be built.
+    #[error("cannot set up the HTTP client")]
+    Client(reqwest::Error),
+}
+
+/// One failed attempt.
+#[derive(Debug)]
+enum Attempt {
+    /// May pass if tried again.
+    Transient(String),
+    /// Will not pass.
+    Refused(u16, String),
+}
+
+impl Attempt {
+    fn is_transient(&self) -> bool {
+        matches!(self, Attempt::Transient(_))
+    }
+
+    fn describe(&self) -> String {
+        match self {
+            Attempt::Transient(text) => text.clone(),
+            Attempt::Refused(status, body) => format!("{status}: {body}"),
+        }
+    }
+}
+
+fn from_reqwest(error: reqwest::Error) -> Attempt {
+    // Connection refused/reset, timeouts and broken bodies may all pass on another try. The
+    // URL is left out: an upload link carries its signature, which must not reach a log.
+    let error = error.without_url();
+    let mut text = error.to_string();
+    let mut source = std::error::Error::source(&error);
+    while let Some(cause) = source {
+        text.push_str(": ");
+        text.push_str(&cause.to_string());
+        source = cause.source();
+    }
+    Attempt::Transient(text)
+}
+
+async fn check(response: reqwest::Response) -> Result<String, Attempt> {
+    let status = response.status();
+    let body = response.text().await.map_err(from_reqwest)?;
+    if status.is_success() {
+        return Ok(body);
+    }
+    let shown: String = body.trim().chars().take(500).collect();
+    if status.is_server_error()
+        || status == StatusCode::TOO_MANY_REQUESTS
+        || status == StatusCode::REQUEST_TIMEOUT
+    {
+        Err(Attempt::Transient(format!("{status}: {shown}")))
+    } else {
+        Err(Attempt::Refused(status.as_u16(), shown))
+    }
+}
+
+/// A client for one telemetry service.
+#[derive(Debug, Clone)]
+pub struct TelemetryApi {
+    settings: ApiSettings,
+    http: reqwest::Client,
+}
+
+impl TelemetryApi {
+    /// A client for `settings`.
+    pub fn new(settings: ApiSettings) -> Result<Self, UploadError> {
+        crate::cluster::connect::install_crypto_provider();
+        let http = reqwest::Client::builder()
+            .connect_timeout(Duration::from_secs(10))
+            .user_agent(concat!("krkn-telemetry/", env!("CARGO_PKG_VERSION")))
+            .build()
+            .map_err(UploadError::Client)?;
+        Ok(TelemetryApi { settings, http })
+    }
+
+    /// The link krkn prints at the end of a run: the run's folder in the file browser.
+    pub fn files_link(&self, key: &RunKey) -> String {
+        format!(
+            "{}/files/{}/{}",
+            self.settings.url,
+            key.group(),
+            key.request_id()
+        )
+    }
+
+    /// Runs `attempt` under the retry policy; `what` names it in messages.
+    async fn retried<T, F, Fut>(&self, what: &str, attempt: F) -> Result<T, UploadError>
+    where
+        F: FnMut() -> Fut,
+        Fut: std::future::Future<Output = Result<T, Attempt>>,
+    {
+        let settings = &self.settings;
+        let mut policy = ExponentialBuilder::default()
+            .with_min_delay(settings.min_backoff)
+            .with_max_delay(settings.max_backoff)
+            .with_factor(2.0)
+            .with_jitter();
+        policy = if settings.max_retries == 0 {
+            policy.without_max_times()
+        } else {
+            policy.with_max_times(settings.max_retries as usize)
+        };
+        let attempts = std::sync::atomic::AtomicU32::new(1);
+        let last = std::sync::Mutex::new(String::new());
+        let run = attempt
+            .retry(policy)
+            .sleep(tokio::time::sleep)
+            .when(Attempt::is_transient)
+            .notify(|failure: &Attempt, wait: Duration| {
+                let n = attempts.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
+                tracing::warn!(
+                    "{what}: attempt {n} failed ({}); retrying in {wait:.1?}",
+                    failure.describe()
+                );
+                *last
+                    .lock()
+                    .unwrap_or_else(std::sync::PoisonError::into_inner) = failure.describe();
+            });
+        let outcome = match settings.deadline {
+            Some(deadline) => match tokio::time::timeout_at(deadline, run).await {
+                Ok(outcome) => outcome,
+                Err(_) => {
+                    return Err(UploadError::Deadline {
+                        what: what.to_owned(),
+                        attempts: attempts.load(std::sync::atomic::Ordering::Relaxed),
+                        last: last
+                            .into_inner()
+                            .unwrap_or_else(std::sync::PoisonError::into_inner),
+                    });
+                }
+            },
+            None => run.await,
+        };
+        let attempts = attempts.load(std::sync::atomic::Ordering::Relaxed);
+        outcome.map_err(|failure| match failure {
+            Attempt::Refused(status, body) => UploadError::Refused {
+                what: what.to_owned(),
+                status,
+                body,
+            },
+            Attempt::Transient(last) => UploadError::GaveUp {
+                what: what.to_owned(),
+                attempts,
+                last,
+            },
+        })
+    }
+
+    /// `POST /telemetry` with the document, as krkn sends it; returns the service's answer.
+    pub async fn post_telemetry(
+        &self,
+        key: &RunKey,
+        document: bytes::Bytes,
+    ) -> Result<String, UploadError> {
+        let url = format!("{}/telemetry", self.settings.url);
+        self.retried("sending telemetry.json", || {
+            let request = self
+                .http
+                .post(&url)
+                .basic_auth(
+                    &self.settings.username,
+                    Some(self.settings.password.expose()),
+                )
+                .query(&[
+                    ("request_id", key.request_id()),
+                    ("telemetry_group", key.group()),
+                ])
+                .header("Content-type", "application/json")
+                .header("Accept", "text/plain")
+                .timeout(self.settings.request_timeout)
+                .body(document.clone());
+            async move { check(request.send().await.map_err(from_reqwest)?).await }
+        })
+        .await
+    }
+
+    /// Uploads one file of the run: asks for a link, then `PUT`s the bytes to it. The pair is
+    /// retried as a whole, since a link may expire while a retry waits.
+    pub async fn upload(
+        &self,
+        key: &RunKey,
+        name: &ArtifactName,
+        bytes: bytes::Bytes,
+    ) -> Result<(), UploadError> {
+        let link_url = format!("{}/presigned-url", self.settings.url);
+        let folder = key.to_string();
+        // A slow link gets a minute plus a second per MiB.
+        let put_timeout =
+            self.settings.request_timeout + Duration::from_secs(bytes.len() as u64 >> 20);
+        self.retried(&format!("uploading {}", name.as_str()), || {
+            let link = self
+                .http
+                .get(&link_url)
+                .basic_auth(
+                    &self.settings.username,
+                    Some(self.settings.password.expose()),
+                )
+                .query(&[
+                    ("request_id", folder.as_str()),
+                    ("remote_filename", name.as_str()),
+                ])
+                .timeout(self.settings.request_timeout);
+            let http = self.http.clone();
+            let bytes = bytes.clone();
+            async move {
+                let link = check(link.send().await.map_err(from_reqwest)?).await?;
+                let link = link.trim();
+                if !(link.starts_with("http://") || link.starts_with("https://")) {
+                    return Err(Attempt::Refused(
+                        200,
+                        format!("the upload link is not a URL: {link:.200}"),
+                    ));
+                }
+                let put = http.put(link).timeout(put_timeout).body(bytes);
+                check(put.send().await.map_err(from_reqwest)?)
+                    .await
+                    .map(|_| ())
+            }
+        })
+        .await
+    }
+}

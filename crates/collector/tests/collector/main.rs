@@ -1,0 +1,10 @@
+//! The collector's integration tests, one binary: the real `krkn-telemetry` binary against the
+//! fake API server (recorded clusters), the real Prometheus and our API on moto
+//! (`scripts/test-services.sh`, which `make test` runs).
+
+mod alerts;
+mod collect;
+mod rbac;
+mod send;
+mod support;
+mod validate;

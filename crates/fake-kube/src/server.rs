@@ -1,0 +1,539 @@
+//! Routing, paging and recording: the part of an API server's behaviour the client can see.
+
+use std::convert::Infallible;
+use std::sync::Arc;
+use std::sync::atomic::{AtomicU64, Ordering};
+
+use base64::Engine;
+use bytes::Bytes;
+use futures_util::StreamExt;
+use http_body_util::{BodyExt, StreamBody, combinators::UnsyncBoxBody};
+use hyper::body::{Frame, Incoming};
+use hyper::header::{ACCEPT, AUTHORIZATION, CONTENT_TYPE};
+use hyper::{Method, Request, Response, StatusCode};
+use hyper_util::rt::TokioIo;
+use serde_json::{Value, json};
+
+use crate::cluster::ListView;
+use crate::resources::{self, ResourceType};
+use crate::{Access, Fault, RecordedRequest, Shared, TOKEN};
+
+type Body = UnsyncBoxBody<Bytes, Infallible>;
+
+/// Items rendered per body chunk when streaming a list.
+const CHUNK_ITEMS: usize = 200;
+
+/// The `resourceVersion` every list reports (the fake's objects never change).
+const RESOURCE_VERSION: &str = "424242";
+
+/// Accepts connections until the listener fails; each connection is served on its own task.
+pub(crate) async fn serve(
+    listener: tokio::net::TcpListener,
+    tls: Option<tokio_rustls::TlsAcceptor>,
+    shared: Arc<Shared>,
+) {
+    loop {
+        let Ok((tcp, _)) = listener.accept().await else {
+            return;
+        };
+        let shared = Arc::clone(&shared);
+        let tls = tls.clone();
+        tokio::spawn(async move {
+            let service = hyper::service::service_fn(move |request| {
+                let shared = Arc::clone(&shared);
+                async move { Ok::<_, Infallible>(handle(shared, request).await) }
+            });
+            let builder = hyper::server::conn::http1::Builder::new();
+            match tls {
+                Some(acceptor) => {
+                    if let Ok(stream) = acceptor.accept(tcp).await {
+                        let _ = builder
+                            .serve_connection(TokioIo::new(stream), service)
+                            .with_upgrades()
+                            .await;
+                    }
+                }
+                None => {
+                    let _ = builder
+                        .serve_connection(TokioIo::new(tcp), service)
+                        .with_upgrades()
+                        .await;
+                }
+            }
+        });
+    }
+}
+
+/// What a path asks for.
+enum Route {
+    Version,
+    CoreVersions,
+    GroupList,
+    Group(String),
+    ResourceList(String, String),
+    Resource(ResourceRequest),
+    NotFound,
+}
+
+/// A request for objects of one resource type.
+struct ResourceRequest {
+    resource: Option<&'static ResourceType>,
+    group: String,
+    plural: String,
+    namespace: Option<String>,
+    name: Option<String>,
+    subresource: Option<String>,
+}
+
+fn route(path: &str) -> Route {
+    let segments: Vec<&str> = path.trim_matches('/').split('/').collect();
+    match segments.as_slice() {
+        ["version"] => Route::Version,
+        ["api"] => Route::CoreVersions,
+        ["apis"] => Route::GroupList,
+        ["apis", group] => Route::Group((*group).to_owned()),
+        ["api", "v1"] => Route::ResourceList(String::new(), "v1".into()),
+        ["apis", group, version] => Route::ResourceList((*group).into(), (*version).into()),
+        ["api", "v1", rest @ ..] => resource_route("", "v1", rest),
+        ["apis", group, version, rest @ ..] => resource_route(group, version, rest),
+        _ => Route::NotFound,
+    }
+}
+
+fn resource_route(group: &str, version: &str, rest: &[&str]) -> Route {
+    let (namespace, rest) = match rest {
+        ["namespaces", ns, more @ ..] if !more.is_empty() => (Some((*ns).to_owned()), more),
+        _ => (None, rest),
+    };
+    let (plural, name, subresource) = match rest {
+        [plural] => (*plural, None, None),
+        [plural, name] => (*plural, Some(*name), None),
+        [plural, name, sub] => (*plural, Some(*name), Some(*sub)),
+        _ => return Route::NotFound,
+    };
+    Route::Resource(ResourceRequest {
+        resource: resources::by_path(group, version, plural),
+        group: group.to_owned(),
+        plural: plural.to_owned(),
+        namespace,
+        name: name.map(str::to_owned),
+        subresource: subresource.map(str::to_owned),
+    })
+}
+
+/// The query parameters a list understands.
+#[derive(Default)]
+struct ListQuery {
+    limit: Option<usize>,
+    continue_token: Option<String>,
+    unsupported: Vec<String>,
+}
+
+fn parse_query(query: &str) -> Result<ListQuery, String> {
+    let mut out = ListQuery::default();
+    for (key, value) in form_urlencoded::parse(query.as_bytes()) {
+        match key.as_ref() {
+            "limit" => {
+                let limit: usize = value
+                    .parse()
+                    .map_err(|_| format!("limit must be a whole number, found {value:?}"))?;
+                out.limit = (limit > 0).then_some(limit);
+            }
+            "continue" if !value.is_empty() => out.continue_token = Some(value.into_owned()),
+            "labelSelector" | "fieldSelector" | "watch"
+                if !value.is_empty() && value != "false" =>
+            {
+                out.unsupported.push(key.into_owned())
+            }
+            // Accepted and meaningless here: the fake's objects never change.
+            _ => {}
+        }
+    }
+    Ok(out)
+}
+
+fn access_of(method: &Method, route: &Route) -> Access {
+    match route {
+        Route::Resource(request) => Access::Resource {
+            verb: match (method, &request.name) {
+                (&Method::GET, Some(_)) => "get".into(),
+                (&Method::GET, None) => "list".into(),
+                (&Method::POST, _) => "create".into(),
+                (other, _) => other.as_str().to_ascii_lowercase(),
+            },
+            group: request.group.clone(),
+            resource: request.plural.clone(),
+            subresource: request.subresource.clone(),
+            namespace: request.namespace.clone(),
+            name: request.name.clone(),
+        },
+        _ => Access::NonResource {
+            verb: method.as_str().to_ascii_lowercase(),
+        },
+    }
+}
+
+async fn handle(shared: Arc<Shared>, request: Request<Incoming>) -> Response<Body> {
+    let method = request.method().clone();
+    let path = request.uri().path().to_owned();
+    let query = request.uri().query().unwrap_or_default().to_owned();
+    let accept = request
+        .headers()
+        .get(ACCEPT)
+        .and_then(|v| v.to_str().ok())
+        .map(str::to_owned);
+    let authorized = request
+        .headers()
+        .get(AUTHORIZATION)
+        .and_then(|v| v.to_str().ok())
+        .is_some_and(|v| v == format!("Bearer {TOKEN}"));
+    let route = route(&path);
+    let access = access_of(&method, &route);
+
+    let fault = shared
+        .faults
+        .lock()
+        .unwrap_or_else(std::sync::PoisonError::into_inner)
+        .iter()
+        .find(|rule| path.starts_with(&rule.path_prefix))
+        .map(|rule| rule.fault.clone());
+    let (status, body) = match fault {
+        _ if !authorized => error(StatusCode::UNAUTHORIZED, "Unauthorized", "Unauthorized"),
+        Some(Fault::Hang) => std::future::pending().await,
+        Some(Fault::Status(code)) => {
+            let status = StatusCode::from_u16(code).unwrap_or(StatusCode::INTERNAL_SERVER_ERROR);
+            error(status, "InternalError", "injected fault")
+        }
+        Some(Fault::Delay(delay)) => {
+            tokio::time::sleep(delay).await;
+            answer(&shared, &method, route, &query, accept.as_deref())
+        }
+        None => answer(&shared, &method, route, &query, accept.as_deref()),
+    };
+
+    let counter = Arc::new(AtomicU64::new(0));
+    shared
+        .requests
+        .lock()
+        .unwrap_or_else(std::sync::PoisonError::into_inner)
+        .push((
+            RecordedRequest {
+                method: method.to_string(),
+                path,
+                query,
+                accept,
+                access,
+                status: status.as_u16(),
+                bytes: 0,
+            },
+            Arc::clone(&counter),
+        ));
+    let shared_for_count = Arc::clone(&shared);
+    let counted = body.map(move |chunk: Bytes| {
+        let len = chunk.len() as u64;
+        counter.fetch_add(len, Ordering::Relaxed);
+        shared_for_count
+            .bytes_sent
+            .fetch_add(len, Ordering::Relaxed);
+        Ok::<_, Infallible>(Frame::data(chunk))
+    });
+    let mut response = Response::new(StreamBody::new(counted).boxed_unsync());
+    *response.status_mut() = status;
+    response.headers_mut().insert(
+        CONTENT_TYPE,
+        hyper::header::HeaderValue::from_static("application/json"),
+    );
+    response
+}
+
+type BodyStream = futures_util::stream::BoxStream<'static, Bytes>;
+
+fn once(value: &Value) -> BodyStream {
+    let bytes = serde_json::to_vec(value).unwrap_or_default();
+    futures_util::stream::once(async move { Bytes::from(bytes) }).boxed()
+}
+
+fn ok(value: &Value) -> (StatusCode, BodyStream) {
+    (StatusCode::OK, once(value))
+}
+
+fn error(status: StatusCode, reason: &str, message: &str) -> (StatusCode, BodyStream) {
+    (
+        status,
+        once(&resources::status(status.as_u16(), reason, message)),
+    )
+}
+
+fn answer(
+    shared: &Arc<Shared>,
+    method: &Method,
+    route: Route,
+    query: &str,
+    accept: Option<&str>,
+) -> (StatusCode, BodyStream) {
+    if method != Method::GET {
+        return error(
+            StatusCode::METHOD_NOT_ALLOWED,
+            "MethodNotAllowed",
+            "the fake API server is read-only",
+        );
+    }
+    let cluster = &shared.cluster;
+    match route {
+        Route::Version => ok(&cluster.version_info()),
+        Route::CoreVersions => ok(&resources::core_versions()),
+        Route::GroupList => ok(&resources::group_list(&cluster.served_groups())),
+        Route::Group(group) if cluster.serves(&group) => {
+            let list = resources::group_list(&[group.as_str()]);
+            ok(&list["groups"][0])
+        }
+        Route::ResourceList(group, version) if cluster.serves(&group) => {
+            ok(&resources::resource_list(&group, &version, &[]))
+        }
+        Route::Resource(request) => resource(shared, request, query, accept),
+        Route::Group(_) | Route::ResourceList(..) | Route::NotFound => not_found_page(),
+    }
+}
+
+/// What a real API server answers for a path it does not serve at all.
+fn not_found_page() -> (StatusCode, BodyStream) {
+    error(
+        StatusCode::NOT_FOUND,
+        "NotFound",
+        "the server could not find the requested resource",
+    )
+}
+
+fn resource(
+    shared: &Arc<Shared>,
+    request: ResourceRequest,
+    query: &str,
+    accept: Option<&str>,
+) -> (StatusCode, BodyStream) {
+    let cluster = &shared.cluster;
+    let Some(resource) = request.resource.filter(|r| cluster.serves(r.group)) else {
+        return not_found_page();
+    };
+    if request.namespace.is_some() && !resource.namespaced {
+        return not_found_page();
+    }
+    let metadata_only = match accept.map(partial_metadata) {
+        Some(Ok(wanted)) => wanted,
+        Some(Err(other)) => {
+            return error(
+                StatusCode::NOT_ACCEPTABLE,
+                "NotAcceptable",
+                &format!("the fake API server cannot answer as {other}"),
+            );
+        }
+        None => false,
+    };
+    if let Some(sub) = &request.subresource {
+        return error(
+            StatusCode::NOT_FOUND,
+            "NotFound",
+            &format!(
+                "the fake API server has no {}/{sub} subresource",
+                resource.plural
+            ),
+        );
+    }
+    if let Some(name) = &request.name {
+        return match cluster.get(*resource, request.namespace.as_deref(), name) {
+            Some(object) if metadata_only => ok(&json!({
+                "kind": "PartialObjectMetadata",
+                "apiVersion": "meta.k8s.io/v1",
+                "metadata": object["metadata"],
+            })),
+            Some(object) => ok(&object),
+            None => error(
+                StatusCode::NOT_FOUND,
+                "NotFound",
+                &format!(
+                    "{}{} \"{name}\" not found",
+                    resource.plural,
+                    if resource.group.is_empty() {
+                        String::new()
+                    } else {
+                        format!(".{}", resource.group)
+                    }
+                ),
+            ),
+        };
+    }
+    let query = match parse_query(query) {
+        Ok(query) => query,
+        Err(message) => return error(StatusCode::BAD_REQUEST, "BadRequest", &message),
+    };
+    if !query.unsupported.is_empty() {
+        return error(
+            StatusCode::BAD_REQUEST,
+            "BadRequest",
+            &format!(
+                "the fake API server does not support {}",
+                query.unsupported.join(", ")
+            ),
+        );
+    }
+    let view = cluster.list(*resource, request.namespace.as_deref());
+    let start = match query.continue_token.as_deref().map(decode_continue) {
+        Some(Some(offset)) if offset <= view.len() => offset,
+        Some(_) => {
+            return error(
+                StatusCode::BAD_REQUEST,
+                "BadRequest",
+                "continue key is not valid: the token was not issued by this server",
+            );
+        }
+        None => 0,
+    };
+    let end = query.limit.map_or(view.len(), |limit| {
+        view.len().min(start.saturating_add(limit))
+    });
+    (
+        StatusCode::OK,
+        list_body(Arc::clone(shared), view, start, end, metadata_only),
+    )
+}
+
+/// `Ok(true)` for a metadata-only request, `Ok(false)` for plain JSON, `Err(kind)` for a
+/// representation the fake cannot produce (e.g. `Table`).
+fn partial_metadata(accept: &str) -> Result<bool, String> {
+    for choice in accept.split(',') {
+        let mut params = choice.split(';').map(str::trim);
+        let media = params.next().unwrap_or_default();
+        if media != "application/json" && media != "*/*" {
+            continue;
+        }
+        match params.find_map(|p| p.strip_prefix("as=")) {
+            None => return Ok(false),
+            Some("PartialObjectMetadataList" | "PartialObjectMetadata") => return Ok(true),
+            Some(_) => continue,
+        }
+    }
+    if accept.split(',').any(|c| c.contains("as=")) {
+        let asked = accept
+            .split(';')
+            .find_map(|p| p.trim().strip_prefix("as="))
+            .unwrap_or("an unknown type");
+        Err(asked.to_owned())
+    } else {
+        Ok(false)
+    }
+}
+
+fn encode_continue(offset: usize) -> String {
+    let token = json!({"v": "fake.k8s.io/v1", "rv": RESOURCE_VERSION, "start": offset});
+    base64::engine::general_purpose::URL_SAFE_NO_PAD.encode(token.to_string())
+}
+
+fn decode_continue(token: &str) -> Option<usize> {
+    let bytes = base64::engine::general_purpose::URL_SAFE_NO_PAD
+        .decode(token)
+        .ok()?;
+    let value: Value = serde_json::from_slice(&bytes).ok()?;
+    usize::try_from(value.get("start")?.as_u64()?).ok()
+}
+
+/// Streams a list response: the envelope, then items in chunks, so a 150,000-pod list never
+/// sits in memory whole.
+fn list_body(
+    shared: Arc<Shared>,
+    view: ListView,
+    start: usize,
+    end: usize,
+    metadata_only: bool,
+) -> BodyStream {
+    let (kind, api_version) = if metadata_only {
+        (
+            "PartialObjectMetadataList".to_owned(),
+            "meta.k8s.io/v1".to_owned(),
+        )
+    } else {
+        (
+            format!("{}List", view.resource.kind),
+            view.resource.api_version(),
+        )
+    };
+    let mut metadata = json!({"resourceVersion": RESOURCE_VERSION});
+    if end < view.len() {
+        metadata["continue"] = json!(encode_continue(end));
+        metadata["remainingItemCount"] = json!(view.len() - end);
+    }
+    let head = format!(
+        r#"{{"kind":"{kind}","apiVersion":"{api_version}","metadata":{metadata},"items":["#
+    );
+    let view = Arc::new(view);
+    let chunks = futures_util::stream::iter((start..end).step_by(CHUNK_ITEMS)).map(move |from| {
+        let to = end.min(from + CHUNK_ITEMS);
+        let mut out = Vec::with_capacity((to - from) * 2048);
+        for index in from..to {
+            if index > start {
+                out.push(b',');
+            }
+            shared
+                .cluster
+                .write_item(&view, index, metadata_only, &mut out);
+        }
+        Bytes::from(out)
+    });
+    futures_util::stream::once(async move { Bytes::from(head) })
+        .chain(chunks)
+        .chain(futures_util::stream::once(async {
+            Bytes::from_static(b"]}")
+        }))
+        .boxed()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn accept_headers_pick_the_representation() {
+        let kube = "application/json;as=PartialObjectMetadataList;g=meta.k8s.io;v=v1";
+        assert_eq!(partial_metadata(kube), Ok(true));
+        assert_eq!(partial_metadata("application/json"), Ok(false));
+        assert_eq!(
+            partial_metadata("application/json;as=Table;g=meta.k8s.io;v=v1"),
+            Err("Table".to_owned())
+        );
+        assert_eq!(
+            partial_metadata("application/json;as=Table;v=v1,application/json"),
+            Ok(false)
+        );
+    }
+
+    #[test]
+    fn continue_tokens_round_trip_and_reject_forgeries() {
+        assert_eq!(decode_continue(&encode_continue(1500)), Some(1500));
+        assert_eq!(decode_continue("not-a-token"), None);
+    }
+
+    #[test]
+    fn paths_route_like_the_api_server() {
+        assert!(matches!(route("/version"), Route::Version));
+        assert!(
+            matches!(route("/apis/config.openshift.io/v1"), Route::ResourceList(g, _) if g == "config.openshift.io")
+        );
+        let Route::Resource(r) = route("/api/v1/namespaces/shop/pods/cart-1/log") else {
+            panic!("a resource route");
+        };
+        assert_eq!(
+            (
+                r.plural.as_str(),
+                r.namespace.as_deref(),
+                r.name.as_deref(),
+                r.subresource.as_deref()
+            ),
+            ("pods", Some("shop"), Some("cart-1"), Some("log"))
+        );
+        let Route::Resource(r) = route("/api/v1/namespaces/shop") else {
+            panic!("a resource route");
+        };
+        assert_eq!(
+            (r.plural.as_str(), r.name.as_deref()),
+            ("namespaces", Some("shop"))
+        );
+    }
+}
