@@ -37,7 +37,8 @@ pub enum Command {
     ///
     /// Probes (nodes, object counts, version, OpenShift facts) run concurrently under one
     /// deadline; a probe that fails or runs out of time leaves its field at the default and is
-    /// listed under "warnings". Exit status: 0 collected (warnings or not), 2 no cluster.
+    /// listed under "warnings". Exit status: 0 collected (warnings or not), 1 no probe got an
+    /// answer (the defaults are still printed), 2 no cluster configured.
     Collect(CollectArgs),
 
     /// Query Prometheus for critical alerts during and after a run window.

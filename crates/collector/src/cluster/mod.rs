@@ -268,6 +268,22 @@ impl ClusterMetadata {
         doc.total_node_count.fill_missing(|| 0);
     }
 
+    /// True when no probe produced anything (the cluster is most likely unreachable).
+    pub fn is_empty(&self) -> bool {
+        let Self {
+            warnings: _,
+            openshift,
+            node_summary_infos,
+            kubernetes_objects_count,
+            cluster_version,
+            ..
+        } = self;
+        openshift.is_none()
+            && node_summary_infos.is_none()
+            && kubernetes_objects_count.is_none()
+            && cluster_version.is_none()
+    }
+
     /// The `collect` command's output: the cluster fields of a run document (defaults where a
     /// probe failed) plus `warnings`.
     pub fn to_json(&self) -> serde_json::Value {

@@ -18,6 +18,13 @@ pub async fn run(args: &CollectArgs) -> anyhow::Result<Outcome> {
             None => "cannot write to standard output".to_owned(),
         }
     })?;
+    if metadata.is_empty() {
+        eprintln!(
+            "krkn-telemetry: no probe got an answer from the cluster ({} warnings); is it reachable?",
+            metadata.warnings.len()
+        );
+        return Ok(Outcome::Failed);
+    }
     if !metadata.warnings.is_empty() {
         eprintln!(
             "krkn-telemetry: {} probe(s) left their fields at the default (see \"warnings\")",

@@ -214,12 +214,30 @@ fn a_hung_probe_costs_its_deadline_and_the_rest_still_arrives() {
 }
 
 #[test]
-fn plain_http_and_a_bad_kubeconfig() {
+fn plain_http_a_cluster_that_is_down_and_a_bad_kubeconfig() {
     let server = krkn_telemetry_fake_kube::FakeKube::builder(cluster("ocp-4.7"))
         .start()
         .expect("starts");
     assert!(server.url().starts_with("http://"));
     assert_eq!(collect(&server, &[])["cluster_version"], "4.7.16");
+
+    // A cluster that does not answer: every probe fails fast, the defaults are printed, exit 1.
+    let config = kubeconfig(&server);
+    drop(server);
+    let down = cli(
+        &[
+            "collect",
+            "--kubeconfig",
+            config.path.to_str().expect("utf-8"),
+        ],
+        None,
+        &[],
+    );
+    assert_eq!(down.status.code(), Some(1), "{}", text(&down.stderr));
+    assert!(text(&down.stderr).contains("no probe got an answer"));
+    let out: Value = serde_json::from_slice(&down.stdout).expect("defaults printed");
+    assert_eq!(out["cluster_version"], "Unknown");
+    assert!(!out["warnings"].as_array().expect("list").is_empty());
 
     let missing = cli(
         &["collect", "--kubeconfig", "/nonexistent/config"],
