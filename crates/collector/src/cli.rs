@@ -55,6 +55,55 @@ pub enum Command {
 
     /// The whole post-run pipeline as krkn's config asks: metadata, events, alerts, send.
     Run(SendArgs),
+
+    /// Filter cluster logs to the run window and upload them (or write them to a folder).
+    ///
+    /// Reads a must-gather or `oc adm inspect` folder; keeps each line whose time, captured by
+    /// the first matching pattern, lies in [--start, --end]. With --output-dir the filtered
+    /// files are written there; otherwise they are archived as logs-00.tar.gz (or
+    /// logs-<namespace>-00.tar.gz) and uploaded with the service settings of --config.
+    Logs(LogsArgs),
+}
+
+/// Arguments of `logs`.
+#[derive(Debug, Args)]
+pub struct LogsArgs {
+    /// A must-gather or `oc adm inspect` folder (any level down to the one with `timestamp`).
+    #[arg(long, value_name = "DIR")]
+    pub must_gather_dir: PathBuf,
+
+    /// Start of the run window (unix seconds).
+    #[arg(long, value_name = "UNIX")]
+    pub start: i64,
+
+    /// End of the run window (unix seconds).
+    #[arg(long, value_name = "UNIX")]
+    pub end: i64,
+
+    /// A regex whose one capture group holds a line's time; repeat for several (default:
+    /// telemetry.logs_filter_patterns of --config, else krkn's three).
+    #[arg(long = "pattern", value_name = "REGEX")]
+    pub patterns: Vec<String>,
+
+    /// Write the filtered files here instead of archiving and uploading them.
+    #[arg(long, value_name = "DIR")]
+    pub output_dir: Option<PathBuf>,
+
+    /// krkn's config.yaml: patterns, the service to upload to, the archive folder.
+    #[arg(long, value_name = "FILE")]
+    pub config: Option<PathBuf>,
+
+    /// The run folder to upload into (needed without --output-dir).
+    #[arg(long, value_name = "ID")]
+    pub request_id: Option<String>,
+
+    /// The namespace the logs are of: the archive is named logs-<namespace>-00.tar.gz.
+    #[arg(long, value_name = "NAMESPACE")]
+    pub namespace: Option<String>,
+
+    /// Where and how to upload.
+    #[command(flatten)]
+    pub service: ServiceArgs,
 }
 
 /// Arguments of `validate`.
@@ -163,35 +212,9 @@ pub struct AlertsArgs {
     pub output: Option<PathBuf>,
 }
 
-/// Arguments of `send` and `run`; flags override krkn's config.yaml.
-#[derive(Debug, Args)]
-pub struct SendArgs {
-    /// krkn's config.yaml (its `telemetry` section, Prometheus keys and kubeconfig path).
-    #[arg(long, value_name = "FILE")]
-    pub config: PathBuf,
-
-    /// krkn's run output: the JSON (wrapper or bare document), or krkn's report or log
-    /// (`kraken.report`), whose last `Chaos data:` JSON is used; `-` reads standard input.
-    #[arg(long, value_name = "FILE|-")]
-    pub input: PathBuf,
-
-    /// Run folder name (default: `<unix seconds>-<run_uuid>[-<run_tag>]`, as krkn names it).
-    #[arg(long, value_name = "ID")]
-    pub request_id: Option<String>,
-
-    /// Cluster access.
-    #[command(flatten)]
-    pub cluster: ClusterArgs,
-
-    /// Do not collect cluster metadata or events: send the document as it is (to resend an
-    /// archived one).
-    #[arg(long)]
-    pub no_collect: bool,
-
-    /// Print what would be sent, with passwords and tokens masked, and send nothing.
-    #[arg(long)]
-    pub dry_run: bool,
-
+/// The telemetry service and the local archive; flags override krkn's config.yaml.
+#[derive(Debug, Clone, Default, Args)]
+pub struct ServiceArgs {
     /// Telemetry service URL (overrides telemetry.api_url).
     #[arg(long, value_name = "URL")]
     pub api_url: Option<String>,
@@ -228,6 +251,40 @@ pub struct SendArgs {
     /// Give up on uploads after this many seconds, whatever max_retries says.
     #[arg(long, value_name = "SECONDS")]
     pub deadline: Option<f64>,
+}
+
+/// Arguments of `send` and `run`; flags override krkn's config.yaml.
+#[derive(Debug, Args)]
+pub struct SendArgs {
+    /// krkn's config.yaml (its `telemetry` section, Prometheus keys and kubeconfig path).
+    #[arg(long, value_name = "FILE")]
+    pub config: PathBuf,
+
+    /// krkn's run output: the JSON (wrapper or bare document), or krkn's report or log
+    /// (`kraken.report`), whose last `Chaos data:` JSON is used; `-` reads standard input.
+    #[arg(long, value_name = "FILE|-")]
+    pub input: PathBuf,
+
+    /// Run folder name (default: `<unix seconds>-<run_uuid>[-<run_tag>]`, as krkn names it).
+    #[arg(long, value_name = "ID")]
+    pub request_id: Option<String>,
+
+    /// Cluster access.
+    #[command(flatten)]
+    pub cluster: ClusterArgs,
+
+    /// Do not collect cluster metadata or events: send the document as it is (to resend an
+    /// archived one).
+    #[arg(long)]
+    pub no_collect: bool,
+
+    /// Print what would be sent, with passwords and tokens masked, and send nothing.
+    #[arg(long)]
+    pub dry_run: bool,
+
+    /// Where and how to upload.
+    #[command(flatten)]
+    pub service: ServiceArgs,
 
     /// Prometheus base URL (overrides performance_monitoring.prometheus_url).
     #[arg(long, value_name = "URL")]

@@ -9,6 +9,8 @@
 //! - [`alerts`]: critical alerts from Prometheus.
 //! - [`upload`]: the service's protocol (POST, presigned link, PUT) with retries.
 //! - [`archive`]: the local copy written before any upload.
+//! - [`logs`]: cluster logs filtered to the run window, archived and uploaded.
+//! - [`progress`]: progress bars on a terminal, periodic lines otherwise.
 //! - [`pipeline`]: `send` and `run`, krkn's post-run steps in order.
 
 pub mod alerts;
@@ -16,7 +18,9 @@ pub mod archive;
 pub mod cli;
 pub mod cluster;
 pub mod commands;
+pub mod logs;
 pub mod pipeline;
+pub mod progress;
 pub mod upload;
 
 /// How a command ended, beyond plain success.

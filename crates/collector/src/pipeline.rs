@@ -22,9 +22,9 @@ use tokio::time::Instant;
 use crate::Outcome;
 use crate::alerts::{self, AlertWindow, Prometheus, PrometheusSettings};
 use crate::archive::RunArchive;
-use crate::cli::{ClusterArgs, PrometheusArgs, SendArgs};
+use crate::cli::{ClusterArgs, PrometheusArgs, SendArgs, ServiceArgs};
 use crate::cluster::{self, CollectOptions, events::EventWindow};
-use crate::upload::{ApiSettings, TelemetryApi};
+use crate::upload::{ApiSettings, Payload, TelemetryApi};
 
 /// The file name of the alert summary, as krkn-lib uploads it.
 pub const ALERTS_FILE: &str = "critical-alerts-00.log";
@@ -114,15 +114,25 @@ fn expand_home(path: &str) -> PathBuf {
     }
 }
 
-/// Reads krkn's config and applies the flags over it; every problem is reported at once.
-fn load_config(args: &SendArgs) -> anyhow::Result<KrknConfig> {
-    let mut config = KrknConfig::from_file(&args.config)?;
-    for warning in &config.warnings {
-        tracing::warn!("{}: {warning}", args.config.display());
+/// Reads krkn's config (its defaults when there is none) and applies the service flags over
+/// it; the problems found are returned with the config so a command can add its own and
+/// report them all at once.
+pub fn load_config(
+    path: Option<&Path>,
+    service: &ServiceArgs,
+) -> anyhow::Result<(KrknConfig, Problems)> {
+    let mut config = match path {
+        Some(path) => KrknConfig::from_file(path)?,
+        None => KrknConfig::default(),
+    };
+    if let Some(path) = path {
+        for warning in &config.warnings {
+            tracing::warn!("{}: {warning}", path.display());
+        }
     }
     let t = &mut config.telemetry;
     let mut problems = Problems::default();
-    if let Some(url) = &args.api_url {
+    if let Some(url) = &service.api_url {
         if !(url.starts_with("http://") || url.starts_with("https://")) {
             problems.push(
                 "--api-url",
@@ -131,31 +141,68 @@ fn load_config(args: &SendArgs) -> anyhow::Result<KrknConfig> {
         }
         t.api_url = Some(url.trim_end_matches('/').to_owned());
     }
-    if let Some(user) = &args.username {
+    if let Some(user) = &service.username {
         t.username = Some(user.clone());
     }
-    if let Some(password) = &args.password {
+    if let Some(password) = &service.password {
         t.password = Secret::new(password.clone());
     }
-    if let Some(group) = &args.telemetry_group {
+    if let Some(group) = &service.telemetry_group {
+        if let Err(e) = krkn_telemetry_model::keys::validate_segment(group, "group") {
+            problems.push("--telemetry-group", e.reason);
+        }
         t.telemetry_group = group.clone();
     }
-    if let Some(tag) = &args.run_tag {
+    if let Some(tag) = &service.run_tag {
         t.run_tag = tag.clone();
     }
-    if let Some(path) = &args.archive_path {
+    if let Some(path) = &service.archive_path {
         t.archive_path = Some(path.clone());
     }
-    if let Some(retries) = args.max_retries {
+    if let Some(retries) = service.max_retries {
         t.max_retries = retries;
     }
-    if let Some(url) = &args.prometheus_url {
-        config.prometheus.url = Some(url.clone());
-    }
-    if let Some(deadline) = args.deadline
+    if let Some(deadline) = service.deadline
         && !(deadline.is_finite() && deadline > 0.0)
     {
         problems.push("--deadline", "must be a positive number of seconds");
+    }
+    let t = &config.telemetry;
+    if t.api_url.is_some() && (t.username.is_none() || t.password.is_empty()) {
+        problems.push(
+            "telemetry.username/password",
+            "must be set when telemetry.api_url is (flags --username, --password or KRKN_TELEMETRY_PASSWORD)",
+        );
+    }
+    Ok((config, problems))
+}
+
+/// The client for the configured service, or `None` when `api_url` is not set.
+pub fn service_client(
+    config: &KrknConfig,
+    service: &ServiceArgs,
+) -> anyhow::Result<Option<TelemetryApi>> {
+    let t = &config.telemetry;
+    let Some(api_url) = t.api_url.as_deref() else {
+        return Ok(None);
+    };
+    let mut settings = ApiSettings::new(
+        api_url,
+        t.username.as_deref().unwrap_or_default(),
+        t.password.clone(),
+    );
+    settings.max_retries = t.max_retries;
+    settings.deadline = service
+        .deadline
+        .map(|s| Instant::now() + Duration::from_secs_f64(s));
+    Ok(Some(TelemetryApi::new(settings)?))
+}
+
+/// `send`'s config: the service flags and its own, every problem reported at once.
+fn load_send_config(args: &SendArgs) -> anyhow::Result<KrknConfig> {
+    let (mut config, mut problems) = load_config(Some(&args.config), &args.service)?;
+    if let Some(url) = &args.prometheus_url {
+        config.prometheus.url = Some(url.clone());
     }
     if !args.cluster.timeout.is_finite() || args.cluster.timeout <= 0.0 {
         problems.push("--timeout", "must be a positive number of seconds");
@@ -164,13 +211,6 @@ fn load_config(args: &SendArgs) -> anyhow::Result<KrknConfig> {
         && let Err(e) = krkn_telemetry_model::keys::validate_segment(id, "request id")
     {
         problems.push("--request-id", e.reason);
-    }
-    let t = &config.telemetry;
-    if t.api_url.is_some() && (t.username.is_none() || t.password.is_empty()) {
-        problems.push(
-            "telemetry.username/password",
-            "must be set when telemetry.api_url is (flags --username, --password or KRKN_TELEMETRY_PASSWORD)",
-        );
     }
     if !problems.is_empty() {
         anyhow::bail!("{}: {problems}", args.config.display());
@@ -194,7 +234,7 @@ struct Plan<'a> {
 
 /// `send` (and `run`, which also runs the artifact steps the config asks for).
 pub async fn send(args: &SendArgs, whole_pipeline: bool) -> anyhow::Result<Outcome> {
-    let config = load_config(args)?;
+    let config = load_send_config(args)?;
     let t = &config.telemetry;
     if !t.enabled {
         eprintln!(
@@ -305,7 +345,7 @@ pub async fn send(args: &SendArgs, whole_pipeline: bool) -> anyhow::Result<Outco
         return Ok(Outcome::Success);
     }
 
-    let Some(api_url) = t.api_url.as_deref() else {
+    let Some(api) = service_client(&config, &args.service)? else {
         archive.keep();
         eprintln!(
             "krkn-telemetry: telemetry.api_url is not set: the document is in {} and nothing was uploaded",
@@ -313,20 +353,13 @@ pub async fn send(args: &SendArgs, whole_pipeline: bool) -> anyhow::Result<Outco
         );
         return Ok(Outcome::Success);
     };
-    let mut settings = ApiSettings::new(
-        api_url,
-        t.username.as_deref().unwrap_or_default(),
-        t.password.clone(),
-    );
-    settings.max_retries = t.max_retries;
-    settings.deadline = args
-        .deadline
-        .map(|s| Instant::now() + Duration::from_secs_f64(s));
-    let api = TelemetryApi::new(settings)?;
     let mut result = api.post_telemetry(&key, body.into()).await.map(|_| ());
     if let (Ok(()), Some(text)) = (&result, alerts_body) {
         let name = ArtifactName::new(ALERTS_FILE)?;
-        result = api.upload(&key, &name, text.into()).await;
+        result = api
+            .upload(&key, &name, &Payload::bytes(text.into()))
+            .await
+            .map(|_| ());
     }
     match result {
         Ok(()) => {

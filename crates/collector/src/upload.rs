@@ -85,6 +85,14 @@ pub enum UploadError {
         /// The last failure, if any attempt finished.
         last: String,
     },
+    /// Something on this side failed (a part file vanished).
+    #[error("{what}: {reason}")]
+    Local {
+        /// What was being done.
+        what: String,
+        /// What failed.
+        reason: String,
+    },
     /// The client could not be built.
     #[error("cannot set up the HTTP client")]
     Client(reqwest::Error),
@@ -97,6 +105,8 @@ enum Attempt {
     Transient(String),
     /// Will not pass.
     Refused(u16, String),
+    /// A local failure (the file to send is gone); final.
+    Local(String),
 }
 
 impl Attempt {
@@ -108,6 +118,7 @@ impl Attempt {
         match self {
             Attempt::Transient(text) => text.clone(),
             Attempt::Refused(status, body) => format!("{status}: {body}"),
+            Attempt::Local(text) => text.clone(),
         }
     }
 }
@@ -232,6 +243,10 @@ impl TelemetryApi {
                 attempts,
                 last,
             },
+            Attempt::Local(reason) => UploadError::Local {
+                what: what.to_owned(),
+                reason,
+            },
         })
     }
 
@@ -263,20 +278,25 @@ impl TelemetryApi {
         .await
     }
 
-    /// Uploads one file of the run: asks for a link, then `PUT`s the bytes to it. The pair is
-    /// retried as a whole, since a link may expire while a retry waits.
+    /// Uploads one file of the run: asks for a link (announcing its length and SHA-256, which
+    /// our service binds into the link and checks; the old Flask service ignores them), then
+    /// `PUT`s the bytes to it. The pair is retried as a whole, since a link may expire while a
+    /// retry waits. A file is read from disk again on every attempt, never held in memory.
     pub async fn upload(
         &self,
         key: &RunKey,
         name: &ArtifactName,
-        bytes: bytes::Bytes,
-    ) -> Result<(), UploadError> {
+        payload: &Payload,
+    ) -> Result<UploadOutcome, UploadError> {
         let link_url = format!("{}/presigned-url", self.settings.url);
         let folder = key.to_string();
+        let sha256_hex = hex_digest(&payload.sha256);
+        let length = payload.len.to_string();
         // A slow link gets a minute plus a second per MiB.
-        let put_timeout =
-            self.settings.request_timeout + Duration::from_secs(bytes.len() as u64 >> 20);
+        let put_timeout = self.settings.request_timeout + Duration::from_secs(payload.len >> 20);
+        let attempts = std::sync::atomic::AtomicU32::new(0);
         self.retried(&format!("uploading {}", name.as_str()), || {
+            let attempt = attempts.fetch_add(1, std::sync::atomic::Ordering::Relaxed) + 1;
             let link = self
                 .http
                 .get(&link_url)
@@ -287,10 +307,11 @@ impl TelemetryApi {
                 .query(&[
                     ("request_id", folder.as_str()),
                     ("remote_filename", name.as_str()),
+                    ("content_length", length.as_str()),
+                    ("sha256", sha256_hex.as_str()),
                 ])
                 .timeout(self.settings.request_timeout);
             let http = self.http.clone();
-            let bytes = bytes.clone();
             async move {
                 let link = check(link.send().await.map_err(from_reqwest)?).await?;
                 let link = link.trim();
@@ -300,12 +321,132 @@ impl TelemetryApi {
                         format!("the upload link is not a URL: {link:.200}"),
                     ));
                 }
-                let put = http.put(link).timeout(put_timeout).body(bytes);
-                check(put.send().await.map_err(from_reqwest)?)
-                    .await
-                    .map(|_| ())
+                let mut put = http
+                    .put(link)
+                    .timeout(put_timeout)
+                    .header(reqwest::header::CONTENT_LENGTH, payload.len)
+                    .body(payload.body().await?);
+                // An S3 link names the headers it was signed with; send exactly those. Our
+                // own links check length and checksum on the server; others bind nothing.
+                let signed = signed_headers(link);
+                if signed.iter().any(|h| h == "x-amz-checksum-sha256") {
+                    put = put.header("x-amz-checksum-sha256", base64_digest(&payload.sha256));
+                }
+                if signed.iter().any(|h| h == "if-none-match") {
+                    put = put.header(reqwest::header::IF_NONE_MATCH, "*");
+                }
+                match check(put.send().await.map_err(from_reqwest)?).await {
+                    Ok(_) => Ok(UploadOutcome::Stored),
+                    // The file is there already: a retry after an attempt whose answer was
+                    // lost, or a resumed run. Names are per run, and the manifest's checksums
+                    // let a reader verify.
+                    Err(Attempt::Refused(412, _)) => Ok(UploadOutcome::AlreadyStored { attempt }),
+                    Err(other) => Err(other),
+                }
             }
         })
         .await
+    }
+}
+
+/// How an upload ended.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum UploadOutcome {
+    /// The bytes were stored.
+    Stored,
+    /// The store already had a file under that name (HTTP 412 to a no-overwrite link).
+    AlreadyStored {
+        /// The attempt that found it (1 when it was there before this run).
+        attempt: u32,
+    },
+}
+
+/// What to upload: bytes in memory or a file on disk, with its length and SHA-256.
+#[derive(Debug, Clone)]
+pub struct Payload {
+    source: Source,
+    /// Length in bytes.
+    pub len: u64,
+    /// SHA-256 of the content.
+    pub sha256: [u8; 32],
+}
+
+#[derive(Debug, Clone)]
+enum Source {
+    Bytes(bytes::Bytes),
+    File(std::path::PathBuf),
+}
+
+impl Payload {
+    /// Bytes in memory (small files such as the alert summary).
+    pub fn bytes(bytes: bytes::Bytes) -> Self {
+        use sha2::Digest;
+        Payload {
+            len: bytes.len() as u64,
+            sha256: sha2::Sha256::digest(&bytes).into(),
+            source: Source::Bytes(bytes),
+        }
+    }
+
+    /// A file whose length and SHA-256 were computed while it was written.
+    pub fn file(path: std::path::PathBuf, len: u64, sha256: [u8; 32]) -> Self {
+        Payload {
+            source: Source::File(path),
+            len,
+            sha256,
+        }
+    }
+
+    async fn body(&self) -> Result<reqwest::Body, Attempt> {
+        match &self.source {
+            Source::Bytes(bytes) => Ok(reqwest::Body::from(bytes.clone())),
+            Source::File(path) => {
+                let file = tokio::fs::File::open(path)
+                    .await
+                    .map_err(|e| Attempt::Local(format!("cannot read {}: {e}", path.display())))?;
+                Ok(reqwest::Body::wrap_stream(
+                    tokio_util::io::ReaderStream::with_capacity(file, 256 * 1024),
+                ))
+            }
+        }
+    }
+}
+
+/// The headers an S3 presigned URL was signed with (`X-Amz-SignedHeaders=host;x-amz-…`).
+fn signed_headers(link: &str) -> Vec<String> {
+    let query = link.split_once('?').map_or("", |(_, q)| q);
+    form_urlencoded::parse(query.as_bytes())
+        .find(|(k, _)| k.eq_ignore_ascii_case("X-Amz-SignedHeaders"))
+        .map(|(_, v)| v.split(';').map(|h| h.to_ascii_lowercase()).collect())
+        .unwrap_or_default()
+}
+
+/// Lower-case hex, as `/presigned-url?sha256=` takes it.
+pub fn hex_digest(digest: &[u8; 32]) -> String {
+    hex::encode(digest)
+}
+
+fn base64_digest(digest: &[u8; 32]) -> String {
+    use base64::Engine;
+    base64::engine::general_purpose::STANDARD.encode(digest)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn signed_headers_are_read_from_s3_links() {
+        let link = "http://127.0.0.1:5000/b/k?X-Amz-Algorithm=AWS4-HMAC-SHA256&X-Amz-SignedHeaders=content-length%3Bhost%3Bif-none-match%3Bx-amz-checksum-sha256&X-Amz-Signature=ab";
+        assert_eq!(
+            signed_headers(link),
+            [
+                "content-length",
+                "host",
+                "if-none-match",
+                "x-amz-checksum-sha256"
+            ]
+        );
+        assert!(signed_headers("http://127.0.0.1:8080/upload/g/r/f?exp=1&sig=x").is_empty());
     }
 }

@@ -8,6 +8,8 @@
 //! - OpenShift's API groups only when the fixture is an OpenShift cluster (404 otherwise);
 //! - a synthetic large cluster generated page by page ([`SyntheticCluster`]);
 //! - injected faults (delays, hangs, error statuses) by path prefix ([`Fault`]);
+//! - `pods/exec` over the websocket channel protocol, running the command here with container
+//!   paths mapped to local folders ([`ExecMount`]), and broken streams ([`ExecFault`]);
 //! - a record of every request with the RBAC attributes the real server would check
 //!   ([`RecordedRequest`]), and the bytes it sent.
 //!
@@ -27,6 +29,7 @@
 //! ```
 
 pub mod cluster;
+mod exec;
 pub mod kubeconfig;
 pub mod resources;
 mod server;
@@ -39,6 +42,7 @@ use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
 pub use cluster::{Cluster, FixtureError};
+pub use exec::{ExecFault, ExecMount};
 pub use synthetic::SyntheticCluster;
 pub use tls::TlsError;
 
@@ -114,6 +118,7 @@ pub struct FakeKubeBuilder {
     cluster: Cluster,
     https: bool,
     faults: Vec<FaultRule>,
+    exec_mounts: Vec<ExecMount>,
 }
 
 impl FakeKubeBuilder {
@@ -129,6 +134,13 @@ impl FakeKubeBuilder {
             path_prefix: path_prefix.to_owned(),
             fault,
         });
+        self
+    }
+
+    /// Lets `pods/exec` run commands in a pod's container, with `mount.container_path` standing
+    /// for a local folder.
+    pub fn exec_mount(mut self, mount: ExecMount) -> Self {
+        self.exec_mounts.push(mount);
         self
     }
 
@@ -161,6 +173,9 @@ pub(crate) struct Shared {
     pub faults: Mutex<Vec<FaultRule>>,
     pub requests: Mutex<Vec<(RecordedRequest, Arc<AtomicU64>)>>,
     pub bytes_sent: AtomicU64,
+    pub exec_mounts: Vec<ExecMount>,
+    /// Faults for the next exec streams, taken one per stream (last pushed first).
+    pub exec_faults: Mutex<Vec<ExecFault>>,
 }
 
 /// A running fake API server; stops when dropped.
@@ -179,6 +194,7 @@ impl FakeKube {
             cluster,
             https: false,
             faults: Vec::new(),
+            exec_mounts: Vec::new(),
         }
     }
 
@@ -196,6 +212,8 @@ impl FakeKube {
             faults: Mutex::new(builder.faults),
             requests: Mutex::new(Vec::new()),
             bytes_sent: AtomicU64::new(0),
+            exec_mounts: builder.exec_mounts,
+            exec_faults: Mutex::new(Vec::new()),
         });
         let runtime = tokio::runtime::Builder::new_multi_thread()
             .worker_threads(2)
@@ -300,6 +318,15 @@ impl FakeKube {
                 path_prefix: path_prefix.to_owned(),
                 fault,
             });
+    }
+
+    /// Makes the next exec stream fail as `fault` says.
+    pub fn inject_exec_fault(&self, fault: ExecFault) {
+        self.shared
+            .exec_faults
+            .lock()
+            .unwrap_or_else(std::sync::PoisonError::into_inner)
+            .push(fault);
     }
 
     /// Removes every injected fault.

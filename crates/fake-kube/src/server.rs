@@ -18,7 +18,8 @@ use crate::cluster::ListView;
 use crate::resources::{self, ResourceType};
 use crate::{Access, Fault, RecordedRequest, Shared, TOKEN};
 
-type Body = UnsyncBoxBody<Bytes, Infallible>;
+/// Every response body: a stream of chunks, counted as they go out.
+pub(crate) type Body = UnsyncBoxBody<Bytes, Infallible>;
 
 /// Items rendered per body chunk when streaming a list.
 const CHUNK_ITEMS: usize = 200;
@@ -156,6 +157,11 @@ fn access_of(method: &Method, route: &Route) -> Access {
     match route {
         Route::Resource(request) => Access::Resource {
             verb: match (method, &request.name) {
+                // The API server authorizes a websocket exec (a GET) as `create` on pods/exec
+                // since Kubernetes 1.30; before, as `get`.
+                (&Method::GET, Some(_)) if request.subresource.as_deref() == Some("exec") => {
+                    "create".into()
+                }
                 (&Method::GET, Some(_)) => "get".into(),
                 (&Method::GET, None) => "list".into(),
                 (&Method::POST, _) => "create".into(),
@@ -190,6 +196,36 @@ async fn handle(shared: Arc<Shared>, request: Request<Incoming>) -> Response<Bod
     let route = route(&path);
     let access = access_of(&method, &route);
 
+    if let Route::Resource(ResourceRequest {
+        plural,
+        namespace: Some(namespace),
+        name: Some(pod),
+        subresource: Some(sub),
+        ..
+    }) = &route
+        && plural == "pods"
+        && sub == "exec"
+        && authorized
+    {
+        let (status, response) = crate::exec::exec(
+            Arc::clone(&shared),
+            request,
+            &namespace.clone(),
+            &pod.clone(),
+            &query,
+        );
+        record(
+            &shared,
+            method.as_str(),
+            path,
+            query,
+            accept,
+            access,
+            status,
+        );
+        return response;
+    }
+
     let fault = shared
         .faults
         .lock()
@@ -211,23 +247,15 @@ async fn handle(shared: Arc<Shared>, request: Request<Incoming>) -> Response<Bod
         None => answer(&shared, &method, route, &query, accept.as_deref()),
     };
 
-    let counter = Arc::new(AtomicU64::new(0));
-    shared
-        .requests
-        .lock()
-        .unwrap_or_else(std::sync::PoisonError::into_inner)
-        .push((
-            RecordedRequest {
-                method: method.to_string(),
-                path,
-                query,
-                accept,
-                access,
-                status: status.as_u16(),
-                bytes: 0,
-            },
-            Arc::clone(&counter),
-        ));
+    let counter = record(
+        &shared,
+        method.as_str(),
+        path,
+        query,
+        accept,
+        access,
+        status,
+    );
     let shared_for_count = Arc::clone(&shared);
     let counted = body.map(move |chunk: Bytes| {
         let len = chunk.len() as u64;
@@ -244,6 +272,54 @@ async fn handle(shared: Arc<Shared>, request: Request<Incoming>) -> Response<Bod
         hyper::header::HeaderValue::from_static("application/json"),
     );
     response
+}
+
+/// Records one request; returns the counter its response bytes are added to.
+fn record(
+    shared: &Arc<Shared>,
+    method: &str,
+    path: String,
+    query: String,
+    accept: Option<String>,
+    access: Access,
+    status: StatusCode,
+) -> Arc<AtomicU64> {
+    let counter = Arc::new(AtomicU64::new(0));
+    shared
+        .requests
+        .lock()
+        .unwrap_or_else(std::sync::PoisonError::into_inner)
+        .push((
+            RecordedRequest {
+                method: method.to_owned(),
+                path,
+                query,
+                accept,
+                access,
+                status: status.as_u16(),
+                bytes: 0,
+            },
+            Arc::clone(&counter),
+        ));
+    counter
+}
+
+/// A JSON response (not counted: used before the body stream exists, e.g. exec refusals).
+pub(crate) fn json_response(status: StatusCode, value: &Value) -> Response<Body> {
+    let bytes = Bytes::from(serde_json::to_vec(value).unwrap_or_default());
+    let body = http_body_util::Full::new(bytes).boxed_unsync();
+    let mut response = Response::new(body);
+    *response.status_mut() = status;
+    response.headers_mut().insert(
+        CONTENT_TYPE,
+        hyper::header::HeaderValue::from_static("application/json"),
+    );
+    response
+}
+
+/// An empty body (a 101 Switching Protocols answer).
+pub(crate) fn empty_body() -> Body {
+    http_body_util::Empty::new().boxed_unsync()
 }
 
 type BodyStream = futures_util::stream::BoxStream<'static, Bytes>;

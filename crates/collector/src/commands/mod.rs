@@ -2,6 +2,7 @@
 
 mod alerts;
 mod collect;
+mod logs;
 mod validate;
 
 use crate::Outcome;
@@ -24,6 +25,7 @@ pub fn run(cli: Cli) -> anyhow::Result<Outcome> {
             Command::Alerts(args) => alerts::run(args).await,
             Command::Send(args) => crate::pipeline::send(args, false).await,
             Command::Run(args) => crate::pipeline::send(args, true).await,
+            Command::Logs(args) => logs::run(args).await,
         }
     })
 }

@@ -4,6 +4,7 @@
 
 mod alerts;
 mod collect;
+mod logs;
 mod rbac;
 mod send;
 mod support;

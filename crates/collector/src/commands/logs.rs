@@ -1,0 +1,141 @@
+//! `krkn-telemetry logs`: a must-gather filtered to the run window, written to a folder or
+//! archived and uploaded.
+
+use anyhow::Context;
+use krkn_telemetry_model::config::DEFAULT_LOG_FILTER_PATTERNS;
+use krkn_telemetry_model::{ArtifactName, RunKey};
+
+use crate::Outcome;
+use crate::archive::RunArchive;
+use crate::cli::LogsArgs;
+use crate::logs::{self, Gather, LogFilter, time::TimeContext};
+use crate::pipeline::{load_config, service_client};
+use crate::upload::Payload;
+
+/// Filters, then writes or uploads.
+pub async fn run(args: &LogsArgs) -> anyhow::Result<Outcome> {
+    let (config, mut problems) = load_config(args.config.as_deref(), &args.service)?;
+    if args.end < args.start {
+        problems.push(
+            "--end",
+            format!("({}) is before --start ({})", args.end, args.start),
+        );
+    }
+    if args.output_dir.is_none() {
+        if args.request_id.is_none() {
+            problems.push("--request-id", "is needed to upload (or pass --output-dir)");
+        }
+        if config.telemetry.api_url.is_none() {
+            problems.push(
+                "telemetry.api_url",
+                "is needed to upload (set it in --config, pass --api-url, or pass --output-dir)",
+            );
+        }
+    }
+    if let Some(ns) = &args.namespace
+        && let Err(e) = krkn_telemetry_model::keys::validate_segment(
+            &logs::archive_name(Some(ns)),
+            "archive name",
+        )
+    {
+        problems.push("--namespace", e.reason);
+    }
+    if !problems.is_empty() {
+        anyhow::bail!("{problems}");
+    }
+    let patterns: Vec<String> = if !args.patterns.is_empty() {
+        args.patterns.clone()
+    } else if args.config.is_some() {
+        config.telemetry.logs_filter_patterns.clone()
+    } else {
+        DEFAULT_LOG_FILTER_PATTERNS
+            .iter()
+            .map(|p| (*p).to_owned())
+            .collect()
+    };
+
+    let gather = Gather::locate(&args.must_gather_dir)
+        .with_context(|| format!("cannot read the gather {}", args.must_gather_dir.display()))?;
+    tracing::info!(
+        "gather folder {}; times without a zone are read as {} ({})",
+        gather.root.display(),
+        gather.zone,
+        gather.zone_source
+    );
+    let context = TimeContext {
+        zone: gather.zone,
+        ..TimeContext::default()
+    };
+    let filter = LogFilter::new(&patterns, Some(args.start), Some(args.end), context)?;
+
+    // Upload mode keeps its files in the run's archive folder, as `send` does.
+    let (mut archive, output_dir) = match &args.output_dir {
+        Some(dir) => (None, dir.clone()),
+        None => {
+            let request_id = args.request_id.as_deref().unwrap_or_default();
+            let archive = RunArchive::open(config.telemetry.archive_path.as_deref(), request_id)
+                .context("cannot create the archive folder")?;
+            let stamp = chrono::Utc::now().timestamp();
+            let dir = archive.dir().join(format!("filtered-logs-{stamp}"));
+            (Some(archive), dir)
+        }
+    };
+    let summary = {
+        let (gather, filter, output_dir) = (gather.clone(), filter.clone(), output_dir.clone());
+        tokio::task::spawn_blocking(move || logs::filter_gather(&gather, &filter, &output_dir))
+            .await
+            .context("the filter stopped")??
+    };
+    eprintln!(
+        "krkn-telemetry: {} of {} lines kept from {} logs; {} files in {}",
+        summary.stats.kept,
+        summary.stats.lines,
+        summary.files,
+        summary.kept_files,
+        output_dir.display()
+    );
+    let Some(archive) = archive.as_mut() else {
+        return Ok(Outcome::Success);
+    };
+
+    let name = logs::archive_name(args.namespace.as_deref());
+    let tarball = archive.dir().join(&name);
+    let (len, sha256) = {
+        let (folder, tarball) = (output_dir.clone(), tarball.clone());
+        tokio::task::spawn_blocking(move || logs::archive_folder(&folder, &tarball))
+            .await
+            .context("the archiver stopped")??
+    };
+    let key = RunKey::new(
+        &config.telemetry.telemetry_group,
+        args.request_id.as_deref().unwrap_or_default(),
+    )?;
+    let Some(api) = service_client(&config, &args.service)? else {
+        anyhow::bail!("telemetry.api_url is not set");
+    };
+    let artifact = ArtifactName::new(&name)?;
+    match api
+        .upload(
+            &key,
+            &artifact,
+            &Payload::file(tarball.clone(), len, sha256),
+        )
+        .await
+    {
+        Ok(_) => {
+            std::fs::remove_file(&tarball).ok();
+            println!("{}", api.files_link(&key));
+            eprintln!("krkn-telemetry: {name} ({len} bytes) uploaded to {key}");
+            Ok(Outcome::Success)
+        }
+        Err(error) => {
+            archive.keep();
+            eprintln!("krkn-telemetry: error: {error}");
+            eprintln!(
+                "krkn-telemetry: the archive is kept at {}; run the same command again to retry",
+                tarball.display()
+            );
+            Ok(Outcome::Failed)
+        }
+    }
+}

@@ -1,0 +1,338 @@
+//! The log filter of `KRKN-PROTOCOL.md` section 5: a line is kept when a pattern matches at
+//! its start and the time its one capture group holds lies in `[start, end]` (whole seconds,
+//! inclusive, either bound optional). Patterns are tried in order and the first match decides;
+//! a line whose time cannot be read is dropped.
+//!
+//! Files are read as bytes (invalid UTF-8 is kept as it is, never a reason to skip a file) in
+//! blocks cut at line ends, so no file is ever held whole; blocks are filtered on every core and
+//! written back in order. An output file is written under a temporary name and renamed when
+//! complete, and only when at least one line is kept.
+
+use std::io::{Read, Write};
+use std::path::Path;
+
+use memchr::{memchr, memrchr};
+use rayon::prelude::*;
+use regex::bytes::{CaptureLocations, Regex};
+
+use super::time::{self, TimeContext};
+
+/// Bytes read per block; a batch of blocks is filtered in parallel.
+const BLOCK_BYTES: usize = 1 << 20;
+
+/// Why a filter could not be built.
+#[derive(Debug, thiserror::Error)]
+pub enum FilterError {
+    /// A pattern is not a regex, or does not have exactly one capture group.
+    #[error("log filter pattern {index} ({pattern:?}): {reason}")]
+    Pattern {
+        /// Position in the list, from 0.
+        index: usize,
+        /// The pattern as given.
+        pattern: String,
+        /// What is wrong with it.
+        reason: String,
+    },
+}
+
+/// Lines seen and kept by one filtering.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub struct FilterStats {
+    /// Bytes read.
+    pub bytes: u64,
+    /// Lines read.
+    pub lines: u64,
+    /// Lines kept.
+    pub kept: u64,
+}
+
+impl std::ops::AddAssign for FilterStats {
+    fn add_assign(&mut self, other: Self) {
+        self.bytes += other.bytes;
+        self.lines += other.lines;
+        self.kept += other.kept;
+    }
+}
+
+/// A compiled filter: patterns, window, and how to read times without a zone or year.
+#[derive(Debug, Clone)]
+pub struct LogFilter {
+    patterns: Vec<Regex>,
+    start: Option<i64>,
+    end: Option<i64>,
+    context: TimeContext,
+}
+
+impl LogFilter {
+    /// Compiles `patterns` (each anchored at the line start, as Python's `re.match`).
+    pub fn new(
+        patterns: &[String],
+        start: Option<i64>,
+        end: Option<i64>,
+        context: TimeContext,
+    ) -> Result<Self, FilterError> {
+        let compiled = patterns
+            .iter()
+            .enumerate()
+            .map(|(index, pattern)| {
+                let bad = |reason: String| FilterError::Pattern {
+                    index,
+                    pattern: pattern.clone(),
+                    reason,
+                };
+                let regex =
+                    Regex::new(&format!("^(?:{pattern})")).map_err(|e| bad(e.to_string()))?;
+                match regex.captures_len() {
+                    2 => Ok(regex),
+                    n => Err(bad(format!(
+                        "must have exactly one capture group holding the time, found {}",
+                        n - 1
+                    ))),
+                }
+            })
+            .collect::<Result<Vec<_>, _>>()?;
+        Ok(LogFilter {
+            patterns: compiled,
+            start,
+            end,
+            context,
+        })
+    }
+
+    /// True when `line` (without its line end) is kept.
+    pub fn keeps(&self, line: &[u8], locations: &mut [CaptureLocations]) -> bool {
+        for (regex, locs) in self.patterns.iter().zip(locations.iter_mut()) {
+            if regex.captures_read(locs, line).is_some() {
+                let Some((from, to)) = locs.get(1) else {
+                    return false;
+                };
+                return time::parse(&line[from..to], &self.context).is_some_and(|at| {
+                    self.start.is_none_or(|s| at >= s) && self.end.is_none_or(|e| at <= e)
+                });
+            }
+        }
+        false
+    }
+
+    fn locations(&self) -> Vec<CaptureLocations> {
+        self.patterns.iter().map(Regex::capture_locations).collect()
+    }
+
+    /// Appends the kept lines of `block` (whole lines) to `out`.
+    pub fn filter_block(&self, block: &[u8], out: &mut Vec<u8>) -> FilterStats {
+        let mut locations = self.locations();
+        let mut stats = FilterStats {
+            bytes: block.len() as u64,
+            ..FilterStats::default()
+        };
+        let mut rest = block;
+        while !rest.is_empty() {
+            let (line, next) = match memchr(b'\n', rest) {
+                Some(end) => (&rest[..=end], &rest[end + 1..]),
+                None => (rest, &rest[rest.len()..]),
+            };
+            stats.lines += 1;
+            let text = line.strip_suffix(b"\n").unwrap_or(line);
+            if self.keeps(text, &mut locations) {
+                stats.kept += 1;
+                out.extend_from_slice(line);
+            }
+            rest = next;
+        }
+        stats
+    }
+
+    /// Filters `input` into `output`; writes nothing (and leaves no file) when no line is kept.
+    pub fn filter_file(&self, input: &Path, output: &Path) -> std::io::Result<FilterStats> {
+        let annotate = |path: &Path, e: std::io::Error| {
+            std::io::Error::new(e.kind(), format!("{}: {e}", path.display()))
+        };
+        let mut reader = std::fs::File::open(input).map_err(|e| annotate(input, e))?;
+        let mut writer: Option<tempfile::NamedTempFile> = None;
+        let mut stats = FilterStats::default();
+        let mut carry: Vec<u8> = Vec::new();
+        let batch = rayon::current_num_threads().max(1) * 2;
+        loop {
+            // Read a batch of blocks, each ending at a line end (the tail carries over).
+            let mut blocks: Vec<Vec<u8>> = Vec::with_capacity(batch);
+            let mut eof = false;
+            while blocks.len() < batch {
+                let mut block = std::mem::take(&mut carry);
+                let filled = block.len();
+                block.resize(filled + BLOCK_BYTES, 0);
+                let mut len = filled;
+                while len < block.len() {
+                    match reader.read(&mut block[len..]) {
+                        Ok(0) => {
+                            eof = true;
+                            break;
+                        }
+                        Ok(n) => len += n,
+                        Err(e) if e.kind() == std::io::ErrorKind::Interrupted => {}
+                        Err(e) => return Err(annotate(input, e)),
+                    }
+                }
+                block.truncate(len);
+                if !eof && let Some(last) = memrchr(b'\n', &block) {
+                    carry = block.split_off(last + 1);
+                }
+                if !block.is_empty() {
+                    blocks.push(block);
+                }
+                if eof {
+                    break;
+                }
+            }
+            let filtered: Vec<(Vec<u8>, FilterStats)> = blocks
+                .par_iter()
+                .map(|block| {
+                    let mut out = Vec::new();
+                    let stats = self.filter_block(block, &mut out);
+                    (out, stats)
+                })
+                .collect();
+            for (out, block_stats) in filtered {
+                stats += block_stats;
+                if out.is_empty() {
+                    continue;
+                }
+                if writer.is_none() {
+                    let dir = output.parent().unwrap_or(Path::new("."));
+                    writer =
+                        Some(tempfile::NamedTempFile::new_in(dir).map_err(|e| annotate(dir, e))?);
+                }
+                if let Some(file) = writer.as_mut() {
+                    file.write_all(&out).map_err(|e| annotate(output, e))?;
+                }
+            }
+            if eof {
+                break;
+            }
+        }
+        if let Some(file) = writer {
+            file.persist(output)
+                .map_err(|e| annotate(output, e.error))?;
+        }
+        Ok(stats)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use krkn_telemetry_model::config::DEFAULT_LOG_FILTER_PATTERNS;
+
+    fn seed_filter(start: i64, end: i64) -> LogFilter {
+        let patterns: Vec<String> = DEFAULT_LOG_FILTER_PATTERNS
+            .iter()
+            .map(|p| (*p).to_owned())
+            .collect();
+        let context = TimeContext {
+            zone: chrono::FixedOffset::east_opt(0).expect("utc"),
+            year: 2023,
+        };
+        LogFilter::new(&patterns, Some(start), Some(end), context).expect("valid patterns")
+    }
+
+    fn at(text: &str) -> i64 {
+        chrono::DateTime::parse_from_rfc3339(text)
+            .expect("time")
+            .timestamp()
+    }
+
+    #[test]
+    fn lines_are_kept_by_their_time_and_the_window_is_inclusive() {
+        let filter = seed_filter(at("2023-09-15T11:20:36Z"), at("2023-09-15T11:20:40Z"));
+        // (Built from parts: a `\` line continuation would eat the leading spaces.)
+        let lines: [&[u8]; 9] = [
+            b"2023-09-15T11:20:35.999999999Z before\n",
+            b"2023-09-15T11:20:36.000000001Z first second\n",
+            b"kinit 2023/09/15 11:20:38 kinit form\n",
+            b"Sep 15 11:20:40.5 syslog form, last second\n",
+            b"2023-09-15T11:20:41.0Z after\n",
+            b"no time at all\n",
+            b"  2023-09-15T11:20:37.0Z not at the start\n",
+            b"2023-09-15T11:20:37.0Z \xff\xfe invalid UTF-8 kept as is\n",
+            b"2023-09-15T11:20:38.0Z no newline at the end",
+        ];
+        let block = lines.concat();
+        let block = block.as_slice();
+        let mut out = Vec::new();
+        let stats = filter.filter_block(block, &mut out);
+        assert_eq!(stats.lines, 9);
+        assert_eq!(stats.kept, 5, "{}", String::from_utf8_lossy(&out));
+        assert_eq!(
+            out,
+            b"2023-09-15T11:20:36.000000001Z first second\n\
+kinit 2023/09/15 11:20:38 kinit form\n\
+Sep 15 11:20:40.5 syslog form, last second\n\
+2023-09-15T11:20:37.0Z \xff\xfe invalid UTF-8 kept as is\n\
+2023-09-15T11:20:38.0Z no newline at the end"
+        );
+    }
+
+    #[test]
+    fn the_first_matching_pattern_decides() {
+        // The first pattern matches but its capture is no time: the line is dropped, even
+        // though the second would have read a time in the window.
+        let patterns = vec![
+            r"(\w+) ".to_owned(),
+            r"\w+ (\d{4}-\d\d-\d\dT\d\d:\d\d:\d\dZ)".to_owned(),
+        ];
+        let filter = LogFilter::new(&patterns, None, None, TimeContext::default()).expect("valid");
+        let mut out = Vec::new();
+        filter.filter_block(b"word 2023-09-15T11:20:36Z\n", &mut out);
+        assert!(out.is_empty());
+    }
+
+    #[test]
+    fn patterns_need_exactly_one_group() {
+        let err = LogFilter::new(&["(a)(b)".to_owned()], None, None, TimeContext::default())
+            .expect_err("two groups");
+        assert!(
+            err.to_string().contains("exactly one capture group"),
+            "{err}"
+        );
+        assert!(LogFilter::new(&["(".to_owned()], None, None, TimeContext::default()).is_err());
+    }
+
+    #[test]
+    fn files_are_filtered_across_block_boundaries() {
+        let dir = tempfile::tempdir().expect("temp dir");
+        let input = dir.path().join("big.log");
+        let mut text = Vec::new();
+        let mut expected = Vec::new();
+        for i in 0..60_000u32 {
+            let second = i % 60;
+            let line = format!(
+                "2023-09-15T11:20:{second:02}.123Z line {i} {}\n",
+                "x".repeat((i % 97) as usize)
+            );
+            if (10..=20).contains(&second) {
+                expected.extend_from_slice(line.as_bytes());
+            }
+            text.extend_from_slice(line.as_bytes());
+        }
+        std::fs::write(&input, &text).expect("written");
+        let filter = seed_filter(at("2023-09-15T11:20:10Z"), at("2023-09-15T11:20:20Z"));
+        let output = dir.path().join("out.log");
+        let stats = filter.filter_file(&input, &output).expect("filtered");
+        assert!(
+            text.len() > 4 * BLOCK_BYTES,
+            "the input spans several blocks"
+        );
+        assert_eq!(stats.lines, 60_000);
+        assert_eq!(std::fs::read(&output).expect("written"), expected);
+
+        let nothing = seed_filter(0, 1);
+        let empty_out = dir.path().join("empty.log");
+        assert_eq!(
+            nothing
+                .filter_file(&input, &empty_out)
+                .expect("filtered")
+                .kept,
+            0
+        );
+        assert!(!empty_out.exists(), "no kept line, no file");
+    }
+}
