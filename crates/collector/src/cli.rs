@@ -53,7 +53,9 @@ pub enum Command {
     /// 0 sent (or written), 1 the document is invalid or the upload failed, 2 usage or config.
     Send(SendArgs),
 
-    /// The whole post-run pipeline as krkn's config asks: metadata, events, alerts, send.
+    /// The whole post-run pipeline as krkn's config asks: metadata, events, alerts, send, then
+    /// the Prometheus backup (prometheus_backup) and the logs (logs_backup, from
+    /// --must-gather-dir).
     Run(SendArgs),
 
     /// Filter cluster logs to the run window and upload them (or write them to a folder).
@@ -63,6 +65,55 @@ pub enum Command {
     /// files are written there; otherwise they are archived as logs-00.tar.gz (or
     /// logs-<namespace>-00.tar.gz) and uploaded with the service settings of --config.
     Logs(LogsArgs),
+
+    /// Back up Prometheus's data into the run folder as prometheus-NN.tar parts.
+    ///
+    /// Streams `tar` of /prometheus/wal (all of /prometheus with full_prometheus_backup) out of
+    /// the Prometheus container through the API server, cut into archive_size KB parts, each
+    /// uploaded with its SHA-256 as soon as it is complete (backup_threads at a time), then
+    /// prometheus-manifest.json. Run it again after a crash to upload only what is missing.
+    PrometheusBackup(PrometheusBackupArgs),
+}
+
+/// Arguments of `prometheus-backup`.
+#[derive(Debug, Args)]
+pub struct PrometheusBackupArgs {
+    /// krkn's config.yaml (telemetry section: service, archive_size, backup_threads, ...).
+    #[arg(long, value_name = "FILE")]
+    pub config: PathBuf,
+
+    /// The run folder the parts go to.
+    #[arg(long, value_name = "ID")]
+    pub request_id: String,
+
+    /// Cluster access.
+    #[command(flatten)]
+    pub cluster: ClusterArgs,
+
+    /// Namespace of the Prometheus pod (overrides telemetry.prometheus_namespace; on
+    /// OpenShift the default is openshift-monitoring).
+    #[arg(long, value_name = "NAMESPACE")]
+    pub prometheus_namespace: Option<String>,
+
+    /// The Prometheus pod (overrides telemetry.prometheus_pod_name; OpenShift: prometheus-k8s-0).
+    #[arg(long, value_name = "POD")]
+    pub prometheus_pod: Option<String>,
+
+    /// Its container (overrides telemetry.prometheus_container_name; OpenShift: prometheus).
+    #[arg(long, value_name = "CONTAINER")]
+    pub prometheus_container: Option<String>,
+
+    /// Start of the run window (unix seconds), recorded in the manifest.
+    #[arg(long, value_name = "UNIX", requires = "end")]
+    pub start: Option<i64>,
+
+    /// End of the run window (unix seconds), recorded in the manifest.
+    #[arg(long, value_name = "UNIX", requires = "start")]
+    pub end: Option<i64>,
+
+    /// Where and how to upload.
+    #[command(flatten)]
+    pub service: ServiceArgs,
 }
 
 /// Arguments of `logs`.
@@ -272,6 +323,11 @@ pub struct SendArgs {
     /// Cluster access.
     #[command(flatten)]
     pub cluster: ClusterArgs,
+
+    /// For `run` with telemetry.logs_backup: the must-gather folder whose logs are filtered
+    /// to the run window and uploaded.
+    #[arg(long, value_name = "DIR")]
+    pub must_gather_dir: Option<PathBuf>,
 
     /// Do not collect cluster metadata or events: send the document as it is (to resend an
     /// archived one).

@@ -11,6 +11,7 @@
 //! - [`archive`]: the local copy written before any upload.
 //! - [`logs`]: cluster logs filtered to the run window, archived and uploaded.
 //! - [`progress`]: progress bars on a terminal, periodic lines otherwise.
+//! - [`prometheus`]: the Prometheus backup, streamed, checksummed, resumable.
 //! - [`pipeline`]: `send` and `run`, krkn's post-run steps in order.
 
 pub mod alerts;
@@ -21,6 +22,7 @@ pub mod commands;
 pub mod logs;
 pub mod pipeline;
 pub mod progress;
+pub mod prometheus;
 pub mod upload;
 
 /// How a command ended, beyond plain success.

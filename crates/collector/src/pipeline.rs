@@ -107,7 +107,7 @@ pub fn prometheus_settings(url: &str, args: &PrometheusArgs, token: Secret) -> P
 }
 
 /// `~/` in krkn's `kubeconfig_path` means the home folder, as in krkn.
-fn expand_home(path: &str) -> PathBuf {
+pub fn expand_home(path: &str) -> PathBuf {
     match (path.strip_prefix("~/"), std::env::var_os("HOME")) {
         (Some(rest), Some(home)) => PathBuf::from(home).join(rest),
         _ => PathBuf::from(path),
@@ -243,18 +243,6 @@ pub async fn send(args: &SendArgs, whole_pipeline: bool) -> anyhow::Result<Outco
         );
         return Ok(Outcome::Success);
     }
-    if whole_pipeline {
-        for (on, step) in [
-            (t.prometheus_backup, "prometheus_backup"),
-            (t.logs_backup, "logs_backup"),
-        ] {
-            if on {
-                tracing::warn!(
-                    "telemetry.{step} is on, but this version cannot run that step yet; skipped"
-                );
-            }
-        }
-    }
     let options = collect_options(&args.cluster)?;
     let (name, bytes) = read_input(&args.input)?;
     let mut file = match TelemetryFile::parse(run_output(&bytes)) {
@@ -263,17 +251,27 @@ pub async fn send(args: &SendArgs, whole_pipeline: bool) -> anyhow::Result<Outco
     };
     let doc = &mut file.telemetry;
 
-    if !args.no_collect {
+    let needs_cluster = !args.no_collect || (whole_pipeline && t.prometheus_backup);
+    let client = if needs_cluster {
         let kubeconfig = args
             .cluster
             .kubeconfig
             .clone()
             .or_else(|| config.kubeconfig_path.as_deref().map(expand_home));
         match cluster::connect(kubeconfig.as_deref()).await {
-            Ok(client) => enrich(&client, doc, &options, t.events_backup).await,
-            Err(error) => tracing::warn!("cluster metadata not collected: {error}"),
+            Ok(client) => Some(client),
+            Err(error) => {
+                tracing::warn!("cluster metadata not collected: {error}");
+                None
+            }
         }
+    } else {
+        None
+    };
+    if let (false, Some(client)) = (args.no_collect, &client) {
+        enrich(client, doc, &options, t.events_backup).await;
     }
+    let window = run_window(doc);
 
     let mut alert_summary = match std::mem::take(&mut file.critical_alerts) {
         Field::Set(summary) => Some(summary),
@@ -365,7 +363,10 @@ pub async fn send(args: &SendArgs, whole_pipeline: bool) -> anyhow::Result<Outco
         Ok(()) => {
             println!("{}", api.files_link(&key));
             eprintln!("krkn-telemetry: run {key} sent");
-            Ok(Outcome::Success)
+            if !whole_pipeline {
+                return Ok(Outcome::Success);
+            }
+            artifact_steps(args, &config, client.as_ref(), &api, &key, window).await
         }
         Err(error) => {
             archive.keep();
@@ -443,25 +444,18 @@ async fn query_alerts(
         return None;
     };
     let scenarios = doc.scenarios.get()?;
-    let times = |pick: fn(&krkn_telemetry_model::ScenarioTelemetry) -> Option<f64>| {
-        scenarios.iter().filter_map(pick).collect::<Vec<_>>()
-    };
-    let starts = times(|s| s.start_timestamp.get()?.as_f64());
-    let ends = times(|s| s.end_timestamp.get()?.as_f64());
-    let start = starts.iter().copied().fold(f64::INFINITY, f64::min);
-    let end = ends.iter().copied().fold(f64::NEG_INFINITY, f64::max);
-    if !(start.is_finite() && end.is_finite()) {
+    let Some((start, end)) = run_window(doc) else {
         tracing::warn!("the run has no scenario times: critical alerts not checked");
         return None;
-    }
+    };
     let settings = prometheus_settings(
         url,
         &args.prometheus,
         config.prometheus.bearer_token.clone(),
     );
     let window = AlertWindow {
-        start: start.floor() as i64,
-        end: end.ceil() as i64,
+        start,
+        end,
         post_window: args.prometheus.post_window,
     };
     let outcome = match Prometheus::new(&settings) {
@@ -510,6 +504,93 @@ pub fn set_job_status(doc: &mut ChaosRunTelemetry, alerts: Option<&ChaosRunAlert
     let marked_failed = doc.job_status.get() == Some(&false);
     doc.job_status
         .set(!(scenario_failed || alerts_after || marked_failed));
+}
+
+/// The run window: the first scenario start to the last scenario end, in whole seconds.
+pub fn run_window(doc: &ChaosRunTelemetry) -> Option<(i64, i64)> {
+    let scenarios = doc.scenarios.get()?;
+    let starts = scenarios
+        .iter()
+        .filter_map(|s| s.start_timestamp.get()?.as_f64());
+    let ends = scenarios
+        .iter()
+        .filter_map(|s| s.end_timestamp.get()?.as_f64());
+    let start = starts.fold(f64::INFINITY, f64::min);
+    let end = ends.fold(f64::NEG_INFINITY, f64::max);
+    (start.is_finite() && end.is_finite()).then(|| (start.floor() as i64, end.ceil() as i64))
+}
+
+/// `run`'s steps after the document is filed: the Prometheus backup and the logs, when the
+/// config asks for them. Each one's failure is reported and makes the run fail; the next
+/// step still runs.
+async fn artifact_steps(
+    args: &SendArgs,
+    config: &KrknConfig,
+    client: Option<&kube::Client>,
+    api: &TelemetryApi,
+    key: &RunKey,
+    window: Option<(i64, i64)>,
+) -> anyhow::Result<Outcome> {
+    let t = &config.telemetry;
+    let mut outcome = Outcome::Success;
+    if t.prometheus_backup {
+        match client {
+            Some(client) => {
+                let step = crate::prometheus::step(
+                    client,
+                    api,
+                    t,
+                    key,
+                    window,
+                    &crate::prometheus::PodOverrides::default(),
+                )
+                .await;
+                if step == Outcome::Failed {
+                    outcome = Outcome::Failed;
+                }
+            }
+            None => {
+                eprintln!("krkn-telemetry: error: prometheus backup: no cluster to back up from");
+                outcome = Outcome::Failed;
+            }
+        }
+    }
+    if t.logs_backup {
+        match (&args.must_gather_dir, window) {
+            (Some(dir), Some(window)) => {
+                let job = crate::commands::logs::LogsJob {
+                    gather_dir: dir.clone(),
+                    patterns: t.logs_filter_patterns.clone(),
+                    window,
+                    output_dir: None,
+                    namespace: None,
+                    archive_path: t.archive_path.clone(),
+                    upload: Some((key.clone(), api.clone())),
+                };
+                match job.run().await {
+                    Ok(Outcome::Success) => {}
+                    Ok(Outcome::Failed) => outcome = Outcome::Failed,
+                    Err(error) => {
+                        eprintln!("krkn-telemetry: error: logs: {error:#}");
+                        outcome = Outcome::Failed;
+                    }
+                }
+            }
+            (None, _) => {
+                eprintln!(
+                    "krkn-telemetry: error: telemetry.logs_backup is on: pass --must-gather-dir (the native pod-log and `oc adm must-gather` sources are not in this version yet)"
+                );
+                outcome = Outcome::Failed;
+            }
+            (Some(_), None) => {
+                eprintln!(
+                    "krkn-telemetry: error: logs: the run has no scenario times to filter by"
+                );
+                outcome = Outcome::Failed;
+            }
+        }
+    }
+    Ok(outcome)
 }
 
 #[cfg(test)]

@@ -10,7 +10,8 @@ use crate::archive::RunArchive;
 use crate::cli::LogsArgs;
 use crate::logs::{self, Gather, LogFilter, time::TimeContext};
 use crate::pipeline::{load_config, service_client};
-use crate::upload::Payload;
+use crate::upload::{Payload, TelemetryApi};
+use std::path::PathBuf;
 
 /// Filters, then writes or uploads.
 pub async fn run(args: &LogsArgs) -> anyhow::Result<Outcome> {
@@ -54,88 +55,131 @@ pub async fn run(args: &LogsArgs) -> anyhow::Result<Outcome> {
             .collect()
     };
 
-    let gather = Gather::locate(&args.must_gather_dir)
-        .with_context(|| format!("cannot read the gather {}", args.must_gather_dir.display()))?;
-    tracing::info!(
-        "gather folder {}; times without a zone are read as {} ({})",
-        gather.root.display(),
-        gather.zone,
-        gather.zone_source
-    );
-    let context = TimeContext {
-        zone: gather.zone,
-        ..TimeContext::default()
-    };
-    let filter = LogFilter::new(&patterns, Some(args.start), Some(args.end), context)?;
-
-    // Upload mode keeps its files in the run's archive folder, as `send` does.
-    let (mut archive, output_dir) = match &args.output_dir {
-        Some(dir) => (None, dir.clone()),
-        None => {
-            let request_id = args.request_id.as_deref().unwrap_or_default();
-            let archive = RunArchive::open(config.telemetry.archive_path.as_deref(), request_id)
-                .context("cannot create the archive folder")?;
-            let stamp = chrono::Utc::now().timestamp();
-            let dir = archive.dir().join(format!("filtered-logs-{stamp}"));
-            (Some(archive), dir)
+    let key = match &args.request_id {
+        Some(id) if args.output_dir.is_none() => {
+            Some(RunKey::new(&config.telemetry.telemetry_group, id)?)
         }
+        _ => None,
     };
-    let summary = {
-        let (gather, filter, output_dir) = (gather.clone(), filter.clone(), output_dir.clone());
-        tokio::task::spawn_blocking(move || logs::filter_gather(&gather, &filter, &output_dir))
-            .await
-            .context("the filter stopped")??
+    let api = service_client(&config, &args.service)?;
+    let job = LogsJob {
+        gather_dir: args.must_gather_dir.clone(),
+        patterns,
+        window: (args.start, args.end),
+        output_dir: args.output_dir.clone(),
+        namespace: args.namespace.clone(),
+        archive_path: config.telemetry.archive_path.clone(),
+        upload: key.zip(api),
     };
-    eprintln!(
-        "krkn-telemetry: {} of {} lines kept from {} logs; {} files in {}",
-        summary.stats.kept,
-        summary.stats.lines,
-        summary.files,
-        summary.kept_files,
-        output_dir.display()
-    );
-    let Some(archive) = archive.as_mut() else {
-        return Ok(Outcome::Success);
-    };
+    job.run().await
+}
 
-    let name = logs::archive_name(args.namespace.as_deref());
-    let tarball = archive.dir().join(&name);
-    let (len, sha256) = {
-        let (folder, tarball) = (output_dir.clone(), tarball.clone());
-        tokio::task::spawn_blocking(move || logs::archive_folder(&folder, &tarball))
+/// Filtering one gather, then writing the files to a folder or archiving and uploading them.
+pub struct LogsJob {
+    /// The must-gather or inspect folder.
+    pub gather_dir: PathBuf,
+    /// Filter patterns.
+    pub patterns: Vec<String>,
+    /// The run window, unix seconds.
+    pub window: (i64, i64),
+    /// Write the files here instead of uploading.
+    pub output_dir: Option<PathBuf>,
+    /// Names the archive `logs-<namespace>-00.tar.gz`.
+    pub namespace: Option<String>,
+    /// krkn's archive_path (the run's folder goes below it).
+    pub archive_path: Option<PathBuf>,
+    /// Where to upload, when not writing to a folder.
+    pub upload: Option<(RunKey, TelemetryApi)>,
+}
+
+impl LogsJob {
+    /// Filters, then writes or uploads.
+    pub async fn run(self) -> anyhow::Result<Outcome> {
+        let args = &self;
+        let gather = Gather::locate(&args.gather_dir)
+            .with_context(|| format!("cannot read the gather {}", args.gather_dir.display()))?;
+        tracing::info!(
+            "gather folder {}; times without a zone are read as {} ({})",
+            gather.root.display(),
+            gather.zone,
+            gather.zone_source
+        );
+        let context = TimeContext {
+            zone: gather.zone,
+            ..TimeContext::default()
+        };
+        let filter = LogFilter::new(
+            &args.patterns,
+            Some(args.window.0),
+            Some(args.window.1),
+            context,
+        )?;
+
+        // Upload mode keeps its files in the run's archive folder, as `send` does.
+        let (mut archive, output_dir) = match &args.output_dir {
+            Some(dir) => (None, dir.clone()),
+            None => {
+                let request_id = args
+                    .upload
+                    .as_ref()
+                    .map(|(key, _)| key.request_id())
+                    .unwrap_or_default();
+                let archive = RunArchive::open(args.archive_path.as_deref(), request_id)
+                    .context("cannot create the archive folder")?;
+                let stamp = chrono::Utc::now().timestamp();
+                let dir = archive.dir().join(format!("filtered-logs-{stamp}"));
+                (Some(archive), dir)
+            }
+        };
+        let summary = {
+            let (gather, filter, output_dir) = (gather.clone(), filter.clone(), output_dir.clone());
+            tokio::task::spawn_blocking(move || logs::filter_gather(&gather, &filter, &output_dir))
+                .await
+                .context("the filter stopped")??
+        };
+        eprintln!(
+            "krkn-telemetry: {} of {} lines kept from {} logs; {} files in {}",
+            summary.stats.kept,
+            summary.stats.lines,
+            summary.files,
+            summary.kept_files,
+            output_dir.display()
+        );
+        let Some(archive) = archive.as_mut() else {
+            return Ok(Outcome::Success);
+        };
+
+        let name = logs::archive_name(args.namespace.as_deref());
+        let tarball = archive.dir().join(&name);
+        let (len, sha256) = {
+            let (folder, tarball) = (output_dir.clone(), tarball.clone());
+            tokio::task::spawn_blocking(move || logs::archive_folder(&folder, &tarball))
+                .await
+                .context("the archiver stopped")??
+        };
+        let Some((key, api)) = &args.upload else {
+            anyhow::bail!("no service to upload the logs to");
+        };
+        let artifact = ArtifactName::new(&name)?;
+        match api
+            .upload(key, &artifact, &Payload::file(tarball.clone(), len, sha256))
             .await
-            .context("the archiver stopped")??
-    };
-    let key = RunKey::new(
-        &config.telemetry.telemetry_group,
-        args.request_id.as_deref().unwrap_or_default(),
-    )?;
-    let Some(api) = service_client(&config, &args.service)? else {
-        anyhow::bail!("telemetry.api_url is not set");
-    };
-    let artifact = ArtifactName::new(&name)?;
-    match api
-        .upload(
-            &key,
-            &artifact,
-            &Payload::file(tarball.clone(), len, sha256),
-        )
-        .await
-    {
-        Ok(_) => {
-            std::fs::remove_file(&tarball).ok();
-            println!("{}", api.files_link(&key));
-            eprintln!("krkn-telemetry: {name} ({len} bytes) uploaded to {key}");
-            Ok(Outcome::Success)
-        }
-        Err(error) => {
-            archive.keep();
-            eprintln!("krkn-telemetry: error: {error}");
-            eprintln!(
-                "krkn-telemetry: the archive is kept at {}; run the same command again to retry",
-                tarball.display()
-            );
-            Ok(Outcome::Failed)
+        {
+            Ok(_) => {
+                std::fs::remove_file(&tarball).ok();
+                println!("{}", api.files_link(key));
+                eprintln!("krkn-telemetry: {name} ({len} bytes) uploaded to {key}");
+                Ok(Outcome::Success)
+            }
+            Err(error) => {
+                archive.keep();
+                eprintln!("krkn-telemetry: error: {error}");
+                eprintln!(
+                    "krkn-telemetry: the archive is kept at {}; run the same command again to retry",
+                    tarball.display()
+                );
+                Ok(Outcome::Failed)
+            }
         }
     }
 }

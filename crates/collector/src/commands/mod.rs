@@ -2,7 +2,8 @@
 
 mod alerts;
 mod collect;
-mod logs;
+pub mod logs;
+mod prometheus_backup;
 mod validate;
 
 use crate::Outcome;
@@ -26,6 +27,7 @@ pub fn run(cli: Cli) -> anyhow::Result<Outcome> {
             Command::Send(args) => crate::pipeline::send(args, false).await,
             Command::Run(args) => crate::pipeline::send(args, true).await,
             Command::Logs(args) => logs::run(args).await,
+            Command::PrometheusBackup(args) => prometheus_backup::run(args).await,
         }
     })
 }

@@ -5,6 +5,7 @@
 mod alerts;
 mod collect;
 mod logs;
+mod prometheus;
 mod rbac;
 mod send;
 mod support;

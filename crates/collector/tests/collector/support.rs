@@ -140,6 +140,12 @@ pub struct TestApi {
 
 impl TestApi {
     pub fn start() -> TestApi {
+        Self::start_with_s3(None)
+    }
+
+    /// The API on moto, its S3 traffic (and so its upload links) sent to `s3_endpoint` (a
+    /// proxy in front of moto) when given.
+    pub fn start_with_s3(s3_endpoint: Option<String>) -> TestApi {
         static NEXT: AtomicUsize = AtomicUsize::new(0);
         let name = format!(
             "collector-test-{}-{}",
@@ -150,7 +156,7 @@ impl TestApi {
             bucket: name.clone(),
             table: name,
             endpoint: Some(moto_url()),
-            s3_endpoint: None,
+            s3_endpoint,
         };
         let runtime = Arc::new(
             tokio::runtime::Builder::new_multi_thread()

@@ -1,0 +1,45 @@
+//! `krkn-telemetry prometheus-backup`: Prometheus's data into the run folder, resumable.
+
+use krkn_telemetry_model::RunKey;
+
+use crate::Outcome;
+use crate::cli::PrometheusBackupArgs;
+use crate::cluster;
+use crate::pipeline::{load_config, service_client};
+use crate::prometheus::{self, PodOverrides};
+
+/// Finds the pod, streams, uploads, reports.
+pub async fn run(args: &PrometheusBackupArgs) -> anyhow::Result<Outcome> {
+    let (config, mut problems) = load_config(Some(&args.config), &args.service)?;
+    if config.telemetry.api_url.is_none() {
+        problems.push(
+            "telemetry.api_url",
+            "is needed to upload the backup (or pass --api-url)",
+        );
+    }
+    let key = RunKey::new(&config.telemetry.telemetry_group, &args.request_id);
+    if let Err(e) = &key {
+        problems.push("--request-id", e.reason.clone());
+    }
+    if !problems.is_empty() {
+        anyhow::bail!("{}: {problems}", args.config.display());
+    }
+    let key = key?;
+    let kubeconfig = args.cluster.kubeconfig.clone().or_else(|| {
+        config
+            .kubeconfig_path
+            .as_deref()
+            .map(crate::pipeline::expand_home)
+    });
+    let client = cluster::connect(kubeconfig.as_deref()).await?;
+    let Some(api) = service_client(&config, &args.service)? else {
+        anyhow::bail!("telemetry.api_url is not set");
+    };
+    let overrides = PodOverrides {
+        namespace: args.prometheus_namespace.clone(),
+        pod: args.prometheus_pod.clone(),
+        container: args.prometheus_container.clone(),
+    };
+    let window = args.start.zip(args.end);
+    Ok(prometheus::step(&client, &api, &config.telemetry, &key, window, &overrides).await)
+}
