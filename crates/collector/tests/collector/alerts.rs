@@ -147,18 +147,10 @@ async fn bearer_proxy(
     if sent != Some(wanted.as_str()) {
         return (StatusCode::UNAUTHORIZED, "missing or wrong bearer token").into_response();
     }
-    let target = format!(
-        "{upstream}{}",
-        request.uri().path_and_query().map_or("", |p| p.as_str())
-    );
-    match reqwest::get(&target).await {
-        Ok(answer) => {
-            let status =
-                StatusCode::from_u16(answer.status().as_u16()).unwrap_or(StatusCode::BAD_GATEWAY);
-            (status, answer.bytes().await.unwrap_or_default()).into_response()
-        }
-        Err(error) => (StatusCode::BAD_GATEWAY, error.to_string()).into_response(),
-    }
+    let (parts, _) = request.into_parts();
+    crate::support::forward(&upstream, &parts, bytes::Bytes::new())
+        .await
+        .unwrap_or_else(|error| (StatusCode::BAD_GATEWAY, error.to_string()).into_response())
 }
 
 #[test]

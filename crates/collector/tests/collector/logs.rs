@@ -36,44 +36,25 @@ fn expected(start: i64, end: i64) -> BTreeMap<String, Vec<u8>> {
         .find(|p| p.is_dir())
         .expect("image folder");
     let mut out = BTreeMap::new();
-    let mut stack = vec![image.clone()];
-    while let Some(dir) = stack.pop() {
-        for entry in std::fs::read_dir(&dir)
-            .expect("folder")
-            .filter_map(Result::ok)
-        {
-            let path = entry.path();
-            if path.is_dir() {
-                stack.push(path);
+    for (relative, bytes) in crate::support::files_below(&image) {
+        if relative.extension().is_none_or(|e| e != "log") {
+            continue;
+        }
+        let mut kept = Vec::new();
+        for line in bytes.split_inclusive(|b| *b == b'\n') {
+            let first = line.split(|b| *b == b' ').next().unwrap_or_default();
+            let Ok(first) = std::str::from_utf8(first) else {
                 continue;
-            }
-            if path.extension().is_none_or(|e| e != "log") {
-                continue;
-            }
-            let mut kept = Vec::new();
-            for line in std::fs::read(&path)
-                .expect("log")
-                .split_inclusive(|b| *b == b'\n')
+            };
+            if let Ok(at) = chrono::DateTime::parse_from_rfc3339(first)
+                && (start..=end).contains(&at.timestamp())
             {
-                let first = line.split(|b| *b == b' ').next().unwrap_or_default();
-                let Ok(first) = std::str::from_utf8(first) else {
-                    continue;
-                };
-                if let Ok(at) = chrono::DateTime::parse_from_rfc3339(first)
-                    && (start..=end).contains(&at.timestamp())
-                {
-                    kept.extend_from_slice(line);
-                }
+                kept.extend_from_slice(line);
             }
-            if !kept.is_empty() {
-                let name = path
-                    .strip_prefix(&image)
-                    .expect("below the image")
-                    .to_str()
-                    .expect("utf-8")
-                    .replace('/', ".");
-                out.insert(name, kept);
-            }
+        }
+        if !kept.is_empty() {
+            let name = relative.to_str().expect("utf-8").replace('/', ".");
+            out.insert(name, kept);
         }
     }
     out

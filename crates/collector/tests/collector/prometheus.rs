@@ -164,26 +164,10 @@ fn assert_restores(parts: &[(String, Vec<u8>)], manifest: &Value, source: &Path)
             restored.insert(name, bytes);
         }
     }
-    let mut original = BTreeMap::new();
-    let mut stack = vec![source.to_owned()];
-    while let Some(dir) = stack.pop() {
-        for entry in std::fs::read_dir(&dir)
-            .expect("folder")
-            .filter_map(Result::ok)
-        {
-            let path = entry.path();
-            if path.is_dir() {
-                stack.push(path);
-            } else {
-                let name = path
-                    .strip_prefix(source)
-                    .expect("below")
-                    .to_string_lossy()
-                    .into_owned();
-                original.insert(name, std::fs::read(&path).expect("file"));
-            }
-        }
-    }
+    let original: BTreeMap<String, Vec<u8>> = crate::support::files_below(source)
+        .into_iter()
+        .map(|(path, bytes)| (path.to_string_lossy().into_owned(), bytes))
+        .collect();
     assert_eq!(
         restored.keys().collect::<Vec<_>>(),
         original.keys().collect::<Vec<_>>(),
@@ -287,20 +271,7 @@ async fn s3_proxy_handler(State(state): State<ProxyState>, request: Request) -> 
         state.faults.fetch_add(1, Ordering::SeqCst);
         return (StatusCode::SERVICE_UNAVAILABLE, "injected 503").into_response();
     }
-    let target = format!(
-        "{}{}",
-        state.upstream,
-        parts.uri.path_and_query().map_or("", |p| p.as_str())
-    );
-    let mut forwarded = reqwest::Client::new()
-        .request(parts.method.clone(), target)
-        .body(bytes);
-    for (name, value) in &parts.headers {
-        if name != "host" && name != "content-length" {
-            forwarded = forwarded.header(name, value);
-        }
-    }
-    let answer = match forwarded.send().await {
+    let answer = match crate::support::forward(&state.upstream, &parts, bytes).await {
         Ok(answer) => answer,
         Err(error) => return (StatusCode::BAD_GATEWAY, error.to_string()).into_response(),
     };
@@ -316,17 +287,7 @@ async fn s3_proxy_handler(State(state): State<ProxyState>, request: Request) -> 
             .body(axum::body::Body::from_stream(broken))
             .unwrap_or_else(|_| StatusCode::BAD_GATEWAY.into_response());
     }
-    let status = StatusCode::from_u16(answer.status().as_u16()).unwrap_or(StatusCode::BAD_GATEWAY);
-    let mut response = Response::builder().status(status);
-    for (name, value) in answer.headers() {
-        if name != "content-length" && name != "transfer-encoding" {
-            response = response.header(name, value);
-        }
-    }
-    let body = answer.bytes().await.unwrap_or_default();
-    response
-        .body(axum::body::Body::from(body))
-        .unwrap_or_else(|_| StatusCode::BAD_GATEWAY.into_response())
+    answer
 }
 
 fn s3_proxy(drop_percent: u64, delay: Duration) -> S3Proxy {

@@ -40,6 +40,19 @@ fn write(dir: &Path, name: &str, bytes: &[u8]) -> String {
     path.to_str().expect("utf-8").to_owned()
 }
 
+/// `krkn-telemetry send --config CONFIG --input INPUT EXTRA…` with `env`.
+fn send(config: &Path, input: &str, extra: &[&str], env: &[(&str, &str)]) -> std::process::Output {
+    let mut args = vec![
+        "send",
+        "--config",
+        config.to_str().expect("utf-8"),
+        "--input",
+        input,
+    ];
+    args.extend_from_slice(extra);
+    cli(&args, None, env)
+}
+
 fn firing_now() -> i64 {
     // The test Prometheus keeps KrknTestCriticalAlert firing; wait until it has.
     let url = prometheus_url();
@@ -80,17 +93,10 @@ fn send_files_the_run_with_metadata_and_alerts_on_s3_and_dynamodb() {
         ),
     );
     let input = write(dir, "output.json", &seed_at(start, end));
-    let out = cli(
-        &[
-            "send",
-            "--config",
-            config.to_str().expect("utf-8"),
-            "--input",
-            &input,
-            "--kubeconfig",
-            kube_config.path.to_str().expect("utf-8"),
-        ],
-        None,
+    let out = send(
+        &config,
+        &input,
+        &["--kubeconfig", kube_config.path.to_str().expect("utf-8")],
         &[],
     );
     let stderr = text(&out.stderr);
@@ -168,19 +174,15 @@ fn events_inside_each_scenario_window_go_into_that_scenario() {
         ),
         "",
     );
-    let out = cli(
+    let out = send(
+        &config,
+        &input,
         &[
-            "send",
-            "--config",
-            config.to_str().expect("utf-8"),
-            "--input",
-            &input,
             "--kubeconfig",
             kube_config.path.to_str().expect("utf-8"),
             "--request-id",
             "events-run",
         ],
-        None,
         &[],
     );
     assert_eq!(out.status.code(), Some(0), "{}", text(&out.stderr));
@@ -218,17 +220,7 @@ fn disabled_telemetry_builds_nothing_and_says_so() {
         "",
     );
     let input = write(dir.path(), "output.json", SEED);
-    let out = cli(
-        &[
-            "send",
-            "--config",
-            config.to_str().expect("utf-8"),
-            "--input",
-            &input,
-        ],
-        None,
-        &[],
-    );
+    let out = send(&config, &input, &[], &[]);
     assert_eq!(out.status.code(), Some(0));
     assert!(
         text(&out.stderr).contains("telemetry.enabled is false"),
@@ -293,18 +285,10 @@ fn a_krkn_report_is_read_from_its_last_chaos_data() {
         b"\n2025-04-22 17:41:23,460 [INFO] telemetry data will be stored on s3 bucket folder\n",
     );
     let input = write(dir.path(), "kraken.report", &report);
-    let out = cli(
-        &[
-            "send",
-            "--config",
-            config.to_str().expect("utf-8"),
-            "--input",
-            &input,
-            "--no-collect",
-            "--request-id",
-            "from-report",
-        ],
-        None,
+    let out = send(
+        &config,
+        &input,
+        &["--no-collect", "--request-id", "from-report"],
         &[],
     );
     assert_eq!(out.status.code(), Some(0), "{}", text(&out.stderr));
@@ -324,17 +308,10 @@ fn dry_run_masks_passwords_and_tokens() {
         "performance_monitoring:\n  prometheus_url: http://127.0.0.1:9\n  prometheus_bearer_token: tok3n-value\n",
     );
     let input = write(dir.path(), "output.json", SEED);
-    let out = cli(
-        &[
-            "send",
-            "--config",
-            config.to_str().expect("utf-8"),
-            "--input",
-            &input,
-            "--dry-run",
-            "--no-collect",
-        ],
-        None,
+    let out = send(
+        &config,
+        &input,
+        &["--dry-run", "--no-collect"],
         &[("RUST_LOG", "debug")],
     );
     assert_eq!(out.status.code(), Some(0), "{}", text(&out.stderr));
@@ -356,17 +333,7 @@ fn config_errors_are_reported_all_at_once() {
         "",
     );
     let input = write(dir.path(), "output.json", SEED);
-    let out = cli(
-        &[
-            "send",
-            "--config",
-            config.to_str().expect("utf-8"),
-            "--input",
-            &input,
-        ],
-        None,
-        &[],
-    );
+    let out = send(&config, &input, &[], &[]);
     assert_eq!(out.status.code(), Some(2));
     let stderr = text(&out.stderr);
     for path in [
@@ -393,18 +360,7 @@ fn an_invalid_document_is_refused_before_anything_is_sent() {
         "output.json",
         &serde_json::to_vec(&doc).expect("JSON"),
     );
-    let out = cli(
-        &[
-            "send",
-            "--config",
-            config.to_str().expect("utf-8"),
-            "--input",
-            &input,
-            "--no-collect",
-        ],
-        None,
-        &[],
-    );
+    let out = send(&config, &input, &["--no-collect"], &[]);
     assert_eq!(out.status.code(), Some(1));
     assert!(
         text(&out.stderr).contains("scenarios[0].scenario_type: must not be empty"),
@@ -440,27 +396,9 @@ fn flaky(upstream: &str, status: StatusCode, fail_first: usize) -> Flaky {
         let bytes = axum::body::to_bytes(body, usize::MAX)
             .await
             .unwrap_or_default();
-        let target = format!(
-            "{}{}",
-            shared.upstream,
-            parts.uri.path_and_query().map_or("", |p| p.as_str())
-        );
-        let mut forwarded = reqwest::Client::new()
-            .request(parts.method.clone(), target)
-            .body(bytes);
-        for (name, value) in &parts.headers {
-            if name != "host" {
-                forwarded = forwarded.header(name, value);
-            }
-        }
-        match forwarded.send().await {
-            Ok(answer) => {
-                let status = StatusCode::from_u16(answer.status().as_u16())
-                    .unwrap_or(StatusCode::BAD_GATEWAY);
-                (status, answer.bytes().await.unwrap_or_default()).into_response()
-            }
-            Err(error) => (StatusCode::BAD_GATEWAY, error.to_string()).into_response(),
-        }
+        crate::support::forward(&shared.upstream, &parts, bytes)
+            .await
+            .unwrap_or_else(|error| (StatusCode::BAD_GATEWAY, error.to_string()).into_response())
     }
     let runtime = tokio::runtime::Runtime::new().expect("runtime");
     let posts = Arc::new(AtomicUsize::new(0));
@@ -544,18 +482,10 @@ fn a_refusal_is_not_retried_and_the_copy_is_kept_for_resending() {
         "",
     );
     let input = write(dir.path(), "output.json", SEED);
-    let out = cli(
-        &[
-            "send",
-            "--config",
-            config.to_str().expect("utf-8"),
-            "--input",
-            &input,
-            "--no-collect",
-            "--request-id",
-            "refused-run",
-        ],
-        None,
+    let out = send(
+        &config,
+        &input,
+        &["--no-collect", "--request-id", "refused-run"],
         &[],
     );
     let stderr = text(&out.stderr);
@@ -605,20 +535,10 @@ fn an_unreachable_service_gives_up_at_the_deadline() {
     let config = krkn_config(dir.path(), &telemetry_lines("http://127.0.0.1:9", ""), "");
     let input = write(dir.path(), "output.json", SEED);
     let started = Instant::now();
-    let out = cli(
-        &[
-            "send",
-            "--config",
-            config.to_str().expect("utf-8"),
-            "--input",
-            &input,
-            "--no-collect",
-            "--max-retries",
-            "0",
-            "--deadline",
-            "3",
-        ],
-        None,
+    let out = send(
+        &config,
+        &input,
+        &["--no-collect", "--max-retries", "0", "--deadline", "3"],
         &[],
     );
     let stderr = text(&out.stderr);

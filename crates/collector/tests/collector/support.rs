@@ -230,3 +230,58 @@ pub fn krkn_config(dir: &Path, telemetry: &str, extra: &str) -> PathBuf {
     std::fs::write(&path, text).expect("config written");
     path
 }
+
+/// Forwards a request a test proxy received to `upstream` and relays the answer (status,
+/// headers, body). The proxies of the fault tests sit on this.
+pub async fn forward(
+    upstream: &str,
+    parts: &axum::http::request::Parts,
+    body: bytes::Bytes,
+) -> Result<axum::response::Response, reqwest::Error> {
+    let target = format!(
+        "{upstream}{}",
+        parts.uri.path_and_query().map_or("", |p| p.as_str())
+    );
+    let mut forwarded = reqwest::Client::new()
+        .request(parts.method.clone(), target)
+        .body(body);
+    for (name, value) in &parts.headers {
+        if name != "host" && name != "content-length" {
+            forwarded = forwarded.header(name, value);
+        }
+    }
+    let answer = forwarded.send().await?;
+    let status = axum::http::StatusCode::from_u16(answer.status().as_u16())
+        .unwrap_or(axum::http::StatusCode::BAD_GATEWAY);
+    let mut response = axum::response::Response::builder().status(status);
+    for (name, value) in answer.headers() {
+        if name != "content-length" && name != "transfer-encoding" {
+            response = response.header(name, value);
+        }
+    }
+    let body = answer.bytes().await?;
+    Ok(response
+        .body(axum::body::Body::from(body))
+        .unwrap_or_else(|_| axum::response::Response::new(axum::body::Body::empty())))
+}
+
+/// Every file below `root`, by its path relative to `root`.
+pub fn files_below(root: &Path) -> std::collections::BTreeMap<PathBuf, Vec<u8>> {
+    let mut out = std::collections::BTreeMap::new();
+    let mut stack = vec![root.to_owned()];
+    while let Some(dir) = stack.pop() {
+        for entry in std::fs::read_dir(&dir)
+            .expect("folder")
+            .filter_map(Result::ok)
+        {
+            let path = entry.path();
+            if path.is_dir() {
+                stack.push(path);
+            } else {
+                let relative = path.strip_prefix(root).expect("below the root").to_owned();
+                out.insert(relative, std::fs::read(&path).expect("file"));
+            }
+        }
+    }
+    out
+}
