@@ -8,35 +8,10 @@ use axum::http::StatusCode;
 use axum::response::{IntoResponse, Response};
 use serde_json::{Value, json};
 
-use crate::support::{cli, prometheus_url, text};
+use crate::support::{cli, critical_alert_firing, prometheus_url, text};
 
 fn now() -> i64 {
     chrono::Utc::now().timestamp()
-}
-
-/// Waits until the critical test alert is firing (Prometheus evaluates rules every second,
-/// but a freshly started one needs a moment), and returns when it was first seen.
-fn critical_alert_firing(url: &str) -> i64 {
-    let client = reqwest::blocking::Client::new();
-    for _ in 0..120 {
-        let answer: Value = client
-            .get(format!("{url}/api/v1/query"))
-            .query(&[(
-                "query",
-                r#"ALERTS{alertname="KrknTestCriticalAlert",alertstate="firing"}"#,
-            )])
-            .send()
-            .and_then(|r| r.json())
-            .unwrap_or(Value::Null);
-        if answer["data"]["result"]
-            .as_array()
-            .is_some_and(|r| !r.is_empty())
-        {
-            return now();
-        }
-        std::thread::sleep(Duration::from_millis(500));
-    }
-    panic!("KrknTestCriticalAlert never fired in the test Prometheus at {url}");
 }
 
 fn run_alerts(url: &str, start: i64, end: i64, extra: &[&str], env: &[(&str, &str)]) -> Value {

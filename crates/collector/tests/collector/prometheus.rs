@@ -90,6 +90,40 @@ fn config(dir: &Path, api: &str, archive: &Path, data: &Path) -> PathBuf {
     )
 }
 
+/// A still Prometheus folder served by a fake OpenShift cluster, our API (its S3 behind
+/// `s3_proxy` when given) and a krkn config for about 30 parts.
+struct Setup {
+    data: tempfile::TempDir,
+    server: FakeKube,
+    kube: crate::support::Kubeconfig,
+    api: TestApi,
+    archive: PathBuf,
+    config: PathBuf,
+}
+
+impl Setup {
+    fn new(s3_proxy: Option<String>) -> Setup {
+        let data = prometheus_copy();
+        let server = openshift_with_prometheus(data.path());
+        let kube = kubeconfig(&server);
+        let api = TestApi::start_with_s3(s3_proxy);
+        let archive = kube.dir.path().join("archive");
+        let config = config(kube.dir.path(), &api.url, &archive, data.path());
+        Setup {
+            data,
+            server,
+            kube,
+            api,
+            archive,
+            config,
+        }
+    }
+
+    fn backup(&self) -> std::process::Output {
+        cli(&backup_args(&self.config, &self.kube.path), None, &[])
+    }
+}
+
 fn backup_args<'a>(config: &'a Path, kubeconfig: &'a Path) -> Vec<&'a str> {
     vec![
         "prometheus-backup",
@@ -178,17 +212,12 @@ fn assert_restores(parts: &[(String, Vec<u8>)], manifest: &Value, source: &Path)
 
 #[test]
 fn the_parts_rebuild_the_prometheus_folder_byte_for_byte() {
-    let data = prometheus_copy();
-    let server = openshift_with_prometheus(data.path());
-    let kube = kubeconfig(&server);
-    let api = TestApi::start();
-    let archive = kube.dir.path().join("archive");
-    let config = config(kube.dir.path(), &api.url, &archive, data.path());
-    let out = cli(&backup_args(&config, &kube.path), None, &[]);
+    let setup = Setup::new(None);
+    let out = setup.backup();
     let stderr = text(&out.stderr);
     assert_eq!(out.status.code(), Some(0), "{stderr}");
     assert!(stderr.contains("prometheus backup complete"), "{stderr}");
-    let (parts, manifest) = stored_backup(&api);
+    let (parts, manifest) = stored_backup(&setup.api);
     assert!(
         parts.len() >= 10,
         "about 30 parts of the Prometheus folder: {} parts",
@@ -197,16 +226,16 @@ fn the_parts_rebuild_the_prometheus_folder_byte_for_byte() {
     assert_eq!(parts[0].0, "prometheus-00.tar");
     assert_eq!(manifest["source"]["pod"], "prometheus-k8s-0");
     assert_eq!(manifest["source"]["path"], "/prometheus");
-    assert_restores(&parts, &manifest, data.path());
+    assert_restores(&parts, &manifest, setup.data.path());
     // Every part was deleted once confirmed; only the state is left.
-    let left: Vec<String> = std::fs::read_dir(archive.join(RUN))
+    let left: Vec<String> = std::fs::read_dir(setup.archive.join(RUN))
         .expect("backup folder")
         .filter_map(Result::ok)
         .map(|e| e.file_name().to_string_lossy().into_owned())
         .collect();
     assert_eq!(left, ["prometheus-backup.state.json"]);
     // Run again: the backup is complete, nothing is sent.
-    let again = cli(&backup_args(&config, &kube.path), None, &[]);
+    let again = setup.backup();
     assert_eq!(again.status.code(), Some(0));
     assert!(
         text(&again.stderr).contains("already complete"),
@@ -325,14 +354,9 @@ fn s3_proxy(drop_percent: u64, delay: Duration) -> S3Proxy {
 
 #[test]
 fn an_upload_endpoint_dropping_30_percent_still_gets_every_part_intact() {
-    let data = prometheus_copy();
-    let server = openshift_with_prometheus(data.path());
-    let kube = kubeconfig(&server);
     let proxy = s3_proxy(30, Duration::ZERO);
-    let api = TestApi::start_with_s3(Some(proxy.url.clone()));
-    let archive = kube.dir.path().join("archive");
-    let config = config(kube.dir.path(), &api.url, &archive, data.path());
-    let out = cli(&backup_args(&config, &kube.path), None, &[]);
+    let setup = Setup::new(Some(proxy.url.clone()));
+    let out = setup.backup();
     let stderr = text(&out.stderr);
     assert_eq!(out.status.code(), Some(0), "{stderr}");
     let faults = proxy.faults.load(Ordering::SeqCst);
@@ -341,23 +365,18 @@ fn an_upload_endpoint_dropping_30_percent_still_gets_every_part_intact() {
         "the proxy must have failed some uploads ({faults})"
     );
     assert!(stderr.contains("retrying in"), "{stderr}");
-    let (parts, manifest) = stored_backup(&api);
-    assert_restores(&parts, &manifest, data.path());
+    let (parts, manifest) = stored_backup(&setup.api);
+    assert_restores(&parts, &manifest, setup.data.path());
 }
 
 #[test]
 fn a_run_killed_mid_upload_resumes_without_sending_finished_parts_again() {
-    let data = prometheus_copy();
-    let server = openshift_with_prometheus(data.path());
-    let kube = kubeconfig(&server);
     let proxy = s3_proxy(0, Duration::from_millis(400));
-    let api = TestApi::start_with_s3(Some(proxy.url.clone()));
-    let archive = kube.dir.path().join("archive");
-    let config = config(kube.dir.path(), &api.url, &archive, data.path());
-    let state_file = archive.join(RUN).join("prometheus-backup.state.json");
+    let setup = Setup::new(Some(proxy.url.clone()));
+    let state_file = setup.archive.join(RUN).join("prometheus-backup.state.json");
 
     let mut child = std::process::Command::new(env!("CARGO_BIN_EXE_krkn-telemetry"))
-        .args(backup_args(&config, &kube.path))
+        .args(backup_args(&setup.config, &setup.kube.path))
         .env("KUBECONFIG", "/nonexistent")
         .stdout(std::process::Stdio::null())
         .stderr(std::process::Stdio::null())
@@ -396,7 +415,7 @@ fn a_run_killed_mid_upload_resumes_without_sending_finished_parts_again() {
     assert!(finished.len() >= recorded);
     assert_eq!(state["manifest_uploaded"], false, "killed before the end");
 
-    let out = cli(&backup_args(&config, &kube.path), None, &[]);
+    let out = setup.backup();
     let stderr = text(&out.stderr);
     assert_eq!(out.status.code(), Some(0), "{stderr}");
     assert!(stderr.contains("resuming"), "{stderr}");
@@ -408,26 +427,25 @@ fn a_run_killed_mid_upload_resumes_without_sending_finished_parts_again() {
             "{name} was uploaded again: {puts:?}"
         );
     }
-    let (parts, manifest) = stored_backup(&api);
+    let (parts, manifest) = stored_backup(&setup.api);
     assert!(
         parts.len() > finished.len(),
         "the resumed run sent the rest"
     );
-    assert_restores(&parts, &manifest, data.path());
+    assert_restores(&parts, &manifest, setup.data.path());
 }
 
 #[test]
 fn a_broken_exec_stream_restarts_from_the_source_and_says_so() {
-    let data = prometheus_copy();
-    let server = openshift_with_prometheus(data.path());
-    let kube = kubeconfig(&server);
-    let api = TestApi::start();
-    let archive = kube.dir.path().join("archive");
-    let config = config(kube.dir.path(), &api.url, &archive, data.path());
+    let setup = Setup::new(None);
     // The backup's first exec is `du` (the size estimate); the tar stream is the second.
-    server.inject_exec_fault(ExecFault::BreakAfter(part_kb(data.path()) * 1024 * 5 / 2));
-    server.inject_exec_fault(ExecFault::BreakAfter(u64::MAX));
-    let out = cli(&backup_args(&config, &kube.path), None, &[]);
+    setup.server.inject_exec_fault(ExecFault::BreakAfter(
+        part_kb(setup.data.path()) * 1024 * 5 / 2,
+    ));
+    setup
+        .server
+        .inject_exec_fault(ExecFault::BreakAfter(u64::MAX));
+    let out = setup.backup();
     let stderr = text(&out.stderr);
     assert_eq!(out.status.code(), Some(0), "{stderr}");
     assert!(stderr.contains("the exec stream broke after"), "{stderr}");
@@ -436,38 +454,33 @@ fn a_broken_exec_stream_restarts_from_the_source_and_says_so() {
         "{stderr}"
     );
     assert!(stderr.contains("1 restart(s)"), "{stderr}");
-    let (parts, manifest) = stored_backup(&api);
-    assert_restores(&parts, &manifest, data.path());
+    let (parts, manifest) = stored_backup(&setup.api);
+    assert_restores(&parts, &manifest, setup.data.path());
 }
 
 #[test]
 fn a_source_that_changed_under_a_resumed_backup_is_refused() {
-    let data = prometheus_copy();
-    let server = openshift_with_prometheus(data.path());
-    let kube = kubeconfig(&server);
-    let api = TestApi::start();
-    let archive = kube.dir.path().join("archive");
-    let config = config(kube.dir.path(), &api.url, &archive, data.path());
+    let setup = Setup::new(None);
     // An earlier run's state claims part 00 had other bytes.
-    std::fs::create_dir_all(archive.join(RUN)).expect("folder");
+    std::fs::create_dir_all(setup.archive.join(RUN)).expect("folder");
     let state = serde_json::json!({
         "run": format!("default/{RUN}"),
         "source": "openshift-monitoring/prometheus-k8s-0/prometheus:/prometheus",
-        "part_size": part_kb(data.path()) * 1024,
-        "parts": {"0": {"size": part_kb(data.path()) * 1024, "sha256": "00".repeat(32)}},
+        "part_size": part_kb(setup.data.path()) * 1024,
+        "parts": {"0": {"size": part_kb(setup.data.path()) * 1024, "sha256": "00".repeat(32)}},
         "manifest_uploaded": false
     });
     std::fs::write(
-        archive.join(RUN).join("prometheus-backup.state.json"),
+        setup.archive.join(RUN).join("prometheus-backup.state.json"),
         state.to_string(),
     )
     .expect("state");
-    let out = cli(&backup_args(&config, &kube.path), None, &[]);
+    let out = setup.backup();
     let stderr = text(&out.stderr);
     assert_eq!(out.status.code(), Some(1), "{stderr}");
     assert!(stderr.contains("the source changed"), "{stderr}");
     assert!(
-        api.keys(&format!("default/{RUN}/")).is_empty(),
+        setup.api.keys(&format!("default/{RUN}/")).is_empty(),
         "nothing was sent"
     );
 }

@@ -54,25 +54,7 @@ fn send(config: &Path, input: &str, extra: &[&str], env: &[(&str, &str)]) -> std
 }
 
 fn firing_now() -> i64 {
-    // The test Prometheus keeps KrknTestCriticalAlert firing; wait until it has.
-    let url = prometheus_url();
-    let client = reqwest::blocking::Client::new();
-    for _ in 0..120 {
-        let answer: Value = client
-            .get(format!("{url}/api/v1/query"))
-            .query(&[("query", r#"ALERTS{alertname="KrknTestCriticalAlert"}"#)])
-            .send()
-            .and_then(|r| r.json())
-            .unwrap_or(Value::Null);
-        if answer["data"]["result"]
-            .as_array()
-            .is_some_and(|r| !r.is_empty())
-        {
-            return chrono::Utc::now().timestamp();
-        }
-        std::thread::sleep(Duration::from_millis(500));
-    }
-    panic!("KrknTestCriticalAlert never fired in {url}");
+    crate::support::critical_alert_firing(&prometheus_url())
 }
 
 #[test]

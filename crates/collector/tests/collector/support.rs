@@ -285,3 +285,28 @@ pub fn files_below(root: &Path) -> std::collections::BTreeMap<PathBuf, Vec<u8>> 
     }
     out
 }
+
+/// Waits until the test Prometheus fires `KrknTestCriticalAlert` (its rules evaluate every
+/// second, but a fresh server needs a moment); returns the unix second it was seen.
+pub fn critical_alert_firing(url: &str) -> i64 {
+    let client = reqwest::blocking::Client::new();
+    for _ in 0..120 {
+        let answer: serde_json::Value = client
+            .get(format!("{url}/api/v1/query"))
+            .query(&[(
+                "query",
+                r#"ALERTS{alertname="KrknTestCriticalAlert",alertstate="firing"}"#,
+            )])
+            .send()
+            .and_then(|r| r.json())
+            .unwrap_or(serde_json::Value::Null);
+        if answer["data"]["result"]
+            .as_array()
+            .is_some_and(|r| !r.is_empty())
+        {
+            return chrono::Utc::now().timestamp();
+        }
+        std::thread::sleep(std::time::Duration::from_millis(500));
+    }
+    panic!("KrknTestCriticalAlert never fired in the test Prometheus at {url}");
+}
