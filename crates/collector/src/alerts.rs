@@ -126,11 +126,13 @@ impl Prometheus {
         })
     }
 
-    async fn series(
+    /// `GET` of an API path with query parameters (and the bearer token); returns the URL
+    /// (for messages), the status and the body.
+    pub async fn get(
         &self,
         path: &str,
         params: &[(&str, String)],
-    ) -> Result<Vec<Series>, PrometheusError> {
+    ) -> Result<(String, u16, bytes::Bytes), PrometheusError> {
         let url = format!("{}{path}", self.base);
         let mut request = self.http.get(&url).query(params);
         if !self.token.is_empty() {
@@ -143,6 +145,15 @@ impl Prometheus {
         let response = request.send().await.map_err(failed)?;
         let status = response.status().as_u16();
         let body = response.bytes().await.map_err(failed)?;
+        Ok((url, status, body))
+    }
+
+    async fn series(
+        &self,
+        path: &str,
+        params: &[(&str, String)],
+    ) -> Result<Vec<Series>, PrometheusError> {
+        let (url, status, body) = self.get(path, params).await?;
         match serde_json::from_slice::<ApiAnswer>(&body) {
             Ok(answer) if answer.status == "success" => {
                 Ok(answer.data.map(|d| d.result).unwrap_or_default())

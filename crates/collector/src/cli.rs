@@ -103,6 +103,25 @@ pub struct PrometheusBackupArgs {
     #[arg(long, value_name = "CONTAINER")]
     pub prometheus_container: Option<String>,
 
+    /// Export the run window (--start/--end ± --window-margin) from Prometheus's HTTP API as
+    /// OpenMetrics (prometheus-window-NN.om.gz) instead of copying the WAL
+    /// (telemetry.prometheus_window in the config).
+    #[arg(long, requires = "start")]
+    pub window: bool,
+
+    /// Seconds added before and after the run window (default:
+    /// telemetry.prometheus_window_margin, 600).
+    #[arg(long, value_name = "SECONDS")]
+    pub window_margin: Option<u64>,
+
+    /// Prometheus base URL for --window (overrides performance_monitoring.prometheus_url).
+    #[arg(long, value_name = "URL")]
+    pub prometheus_url: Option<String>,
+
+    /// Prometheus access for --window.
+    #[command(flatten)]
+    pub prometheus: PrometheusArgs,
+
     /// Start of the run window (unix seconds), recorded in the manifest.
     #[arg(long, value_name = "UNIX", requires = "end")]
     pub start: Option<i64>,
@@ -225,10 +244,6 @@ pub struct PrometheusArgs {
     /// Do not verify Prometheus's TLS certificate (what krkn does).
     #[arg(long)]
     pub prometheus_insecure: bool,
-
-    /// Seconds after the run's end that count as "after the run".
-    #[arg(long, value_name = "SECONDS", default_value_t = 300)]
-    pub post_window: i64,
 }
 
 /// Arguments of `alerts`.
@@ -249,6 +264,10 @@ pub struct AlertsArgs {
     /// Prometheus access.
     #[command(flatten)]
     pub prometheus: PrometheusArgs,
+
+    /// Seconds after the run's end that count as "after the run".
+    #[arg(long, value_name = "SECONDS", default_value_t = 300)]
+    pub post_window: i64,
 
     /// The summary's run_id (krkn puts the run uuid there).
     #[arg(long, value_name = "ID", default_value = "")]
@@ -349,4 +368,8 @@ pub struct SendArgs {
     /// Prometheus access.
     #[command(flatten)]
     pub prometheus: PrometheusArgs,
+
+    /// Seconds after the run's end that count as "after the run".
+    #[arg(long, value_name = "SECONDS", default_value_t = 300)]
+    pub post_window: i64,
 }

@@ -456,7 +456,7 @@ async fn query_alerts(
     let window = AlertWindow {
         start,
         end,
-        post_window: args.prometheus.post_window,
+        post_window: args.post_window,
     };
     let outcome = match Prometheus::new(&settings) {
         Ok(prometheus) => {
@@ -533,7 +533,35 @@ async fn artifact_steps(
 ) -> anyhow::Result<Outcome> {
     let t = &config.telemetry;
     let mut outcome = Outcome::Success;
-    if t.prometheus_backup {
+    if t.prometheus_backup && t.prometheus_window {
+        match (config.prometheus.url.as_deref(), window) {
+            (Some(url), Some(window)) => {
+                let settings = prometheus_settings(
+                    url,
+                    &args.prometheus,
+                    config.prometheus.bearer_token.clone(),
+                );
+                let step = crate::prometheus::window_step(
+                    &settings,
+                    api,
+                    t,
+                    key,
+                    window,
+                    t.prometheus_window_margin,
+                )
+                .await;
+                if step == Outcome::Failed {
+                    outcome = Outcome::Failed;
+                }
+            }
+            _ => {
+                eprintln!(
+                    "krkn-telemetry: error: window export: needs performance_monitoring.prometheus_url and a run with scenario times"
+                );
+                outcome = Outcome::Failed;
+            }
+        }
+    } else if t.prometheus_backup {
         match client {
             Some(client) => {
                 let step = crate::prometheus::step(

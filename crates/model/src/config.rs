@@ -102,6 +102,11 @@ pub struct TelemetryConfig {
     pub oc_cli_path: Option<String>,
     /// Whether to attach cluster events to scenarios.
     pub events_backup: bool,
+    /// Export the run window from Prometheus's HTTP API (OpenMetrics) instead of copying its
+    /// WAL (this project's key; krkn ignores it).
+    pub prometheus_window: bool,
+    /// Seconds added before and after the run window by the window export.
+    pub prometheus_window_margin: u64,
 }
 
 impl Default for TelemetryConfig {
@@ -129,6 +134,8 @@ impl Default for TelemetryConfig {
                 .collect(),
             oc_cli_path: None,
             events_backup: true,
+            prometheus_window: false,
+            prometheus_window_margin: 600,
         }
     }
 }
@@ -237,6 +244,8 @@ const TELEMETRY_KEYS: &[&str] = &[
     "logs_filter_patterns",
     "oc_cli_path",
     "events_backup",
+    "prometheus_window",
+    "prometheus_window_margin",
 ];
 
 #[derive(Default)]
@@ -338,6 +347,12 @@ impl Reader {
         out.oc_cli_path = self.string(section, S, "oc_cli_path");
         if let Some(v) = self.boolean(section, S, "events_backup") {
             out.events_backup = v;
+        }
+        if let Some(v) = self.boolean(section, S, "prometheus_window") {
+            out.prometheus_window = v;
+        }
+        if let Some(v) = self.integer(section, S, "prometheus_window_margin", 0, 7 * 24 * 3600) {
+            out.prometheus_window_margin = v;
         }
     }
 

@@ -16,16 +16,13 @@ pub async fn run(args: &AlertsArgs) -> anyhow::Result<Outcome> {
         args.end,
         args.start
     );
-    anyhow::ensure!(
-        args.prometheus.post_window >= 0,
-        "--post-window must not be negative"
-    );
+    anyhow::ensure!(args.post_window >= 0, "--post-window must not be negative");
     let settings = prometheus_settings(&args.prometheus_url, &args.prometheus, Secret::default());
     let prometheus = Prometheus::new(&settings)?;
     let window = AlertWindow {
         start: args.start,
         end: args.end,
-        post_window: args.prometheus.post_window,
+        post_window: args.post_window,
     };
     let (during, after) =
         alerts::critical_alerts(&prometheus, window, chrono::Utc::now().timestamp()).await?;

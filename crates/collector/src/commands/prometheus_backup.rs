@@ -25,6 +25,41 @@ pub async fn run(args: &PrometheusBackupArgs) -> anyhow::Result<Outcome> {
         anyhow::bail!("{}: {problems}", args.config.display());
     }
     let key = key?;
+    let window = args.start.zip(args.end);
+    if args.window || config.telemetry.prometheus_window {
+        let Some(window) = window else {
+            anyhow::bail!("the window export needs the run window: pass --start and --end");
+        };
+        let Some(url) = args
+            .prometheus_url
+            .clone()
+            .or_else(|| config.prometheus.url.clone())
+        else {
+            anyhow::bail!(
+                "the window export needs Prometheus: set performance_monitoring.prometheus_url or pass --prometheus-url"
+            );
+        };
+        let Some(api) = service_client(&config, &args.service)? else {
+            anyhow::bail!("telemetry.api_url is not set");
+        };
+        let settings = crate::pipeline::prometheus_settings(
+            &url,
+            &args.prometheus,
+            config.prometheus.bearer_token.clone(),
+        );
+        let margin = args
+            .window_margin
+            .unwrap_or(config.telemetry.prometheus_window_margin);
+        return Ok(prometheus::window_step(
+            &settings,
+            &api,
+            &config.telemetry,
+            &key,
+            window,
+            margin,
+        )
+        .await);
+    }
     let kubeconfig = args.cluster.kubeconfig.clone().or_else(|| {
         config
             .kubeconfig_path
@@ -40,6 +75,5 @@ pub async fn run(args: &PrometheusBackupArgs) -> anyhow::Result<Outcome> {
         pod: args.prometheus_pod.clone(),
         container: args.prometheus_container.clone(),
     };
-    let window = args.start.zip(args.end);
     Ok(prometheus::step(&client, &api, &config.telemetry, &key, window, &overrides).await)
 }

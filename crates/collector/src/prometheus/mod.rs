@@ -3,10 +3,12 @@
 //! - [`exec_stream`]: a command's stdout through `pods/exec`, broken streams told apart.
 //! - [`backup`]: the stream cut into checksummed parts, uploaded in parallel, resumable.
 //! - [`state`]: the resume state file.
+//! - [`window`]: the run window from the HTTP API as OpenMetrics, instead of the WAL.
 
 pub mod backup;
 pub mod exec_stream;
 pub mod state;
+pub mod window;
 
 use std::path::{Path, PathBuf};
 
@@ -206,6 +208,63 @@ pub async fn step(
                 settings.dir.display(),
                 settings.key.request_id()
             );
+            Outcome::Failed
+        }
+    }
+}
+
+/// The window export as `prometheus-backup --window` and `run` do it: `[start - margin,
+/// end + margin]` from `settings` (Prometheus URL and token), uploaded into `key`.
+pub async fn window_step(
+    prometheus: &crate::alerts::PrometheusSettings,
+    api: &TelemetryApi,
+    config: &TelemetryConfig,
+    key: &RunKey,
+    (start, end): (i64, i64),
+    margin: u64,
+) -> Outcome {
+    let margin = i64::try_from(margin).unwrap_or(i64::MAX);
+    let window = (start.saturating_sub(margin), end.saturating_add(margin));
+    let client = match crate::alerts::Prometheus::new(prometheus) {
+        Ok(client) => client,
+        Err(error) => {
+            eprintln!("krkn-telemetry: error: window export: {error}");
+            return Outcome::Failed;
+        }
+    };
+    let dir = backup_dir(config.archive_path.as_deref(), key.request_id()).join("window");
+    tracing::info!(
+        "exporting {}..{} from {} as OpenMetrics in parts of {} KB",
+        window.0,
+        window.1,
+        prometheus.url,
+        config.archive_size
+    );
+    match window::export(
+        &client,
+        api,
+        key,
+        &dir,
+        window,
+        config.archive_size.saturating_mul(1024),
+    )
+    .await
+    {
+        Ok(report) => {
+            println!("{}", api.files_link(key));
+            eprintln!(
+                "krkn-telemetry: window export complete: {} metrics, {} series, {} samples in {} part(s), {} bytes, then {}",
+                report.metrics,
+                report.series,
+                report.samples,
+                report.parts,
+                report.bytes,
+                window::WINDOW_MANIFEST_FILE
+            );
+            Outcome::Success
+        }
+        Err(error) => {
+            eprintln!("krkn-telemetry: error: window export: {error}");
             Outcome::Failed
         }
     }
