@@ -60,7 +60,9 @@ pub enum Command {
 
     /// Filter cluster logs to the run window and upload them (or write them to a folder).
     ///
-    /// Reads a must-gather or `oc adm inspect` folder; keeps each line whose time, captured by
+    /// Reads a must-gather or `oc adm inspect` folder (--must-gather-dir), the pods' logs
+    /// through the API (--pods), or runs `oc adm must-gather` (--oc); keeps each line whose
+    /// time, captured by
     /// the first matching pattern, lies in [--start, --end]. With --output-dir the filtered
     /// files are written there; otherwise they are archived as logs-00.tar.gz (or
     /// logs-<namespace>-00.tar.gz) and uploaded with the service settings of --config.
@@ -137,10 +139,25 @@ pub struct PrometheusBackupArgs {
 
 /// Arguments of `logs`.
 #[derive(Debug, Args)]
+#[command(group(clap::ArgGroup::new("source").required(true)))]
 pub struct LogsArgs {
     /// A must-gather or `oc adm inspect` folder (any level down to the one with `timestamp`).
-    #[arg(long, value_name = "DIR")]
-    pub must_gather_dir: PathBuf,
+    #[arg(long, value_name = "DIR", group = "source")]
+    pub must_gather_dir: Option<PathBuf>,
+
+    /// Read the pods' logs through the API instead (all namespaces, or --namespace).
+    #[arg(long, group = "source")]
+    pub pods: bool,
+
+    /// Run `oc adm must-gather` (`oc adm inspect ns/<namespace>` with --namespace) instead;
+    /// `oc` is telemetry.oc_cli_path or found on $PATH.
+    #[arg(long, group = "source")]
+    pub oc: bool,
+
+    /// Kubeconfig for --pods and --oc (default: kraken.kubeconfig_path of --config,
+    /// KUBECONFIG, ~/.kube/config, the in-cluster account).
+    #[arg(long, value_name = "FILE")]
+    pub kubeconfig: Option<PathBuf>,
 
     /// Start of the run window (unix seconds).
     #[arg(long, value_name = "UNIX")]

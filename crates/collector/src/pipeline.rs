@@ -24,6 +24,7 @@ use crate::alerts::{self, AlertWindow, Prometheus, PrometheusSettings};
 use crate::archive::RunArchive;
 use crate::cli::{ClusterArgs, PrometheusArgs, SendArgs, ServiceArgs};
 use crate::cluster::{self, CollectOptions, events::EventWindow};
+use crate::commands::logs::{LogSource, LogsJob};
 use crate::upload::{ApiSettings, Payload, TelemetryApi};
 
 /// The file name of the alert summary, as krkn-lib uploads it.
@@ -251,13 +252,15 @@ pub async fn send(args: &SendArgs, whole_pipeline: bool) -> anyhow::Result<Outco
     };
     let doc = &mut file.telemetry;
 
-    let needs_cluster = !args.no_collect || (whole_pipeline && t.prometheus_backup);
+    let needs_cluster = !args.no_collect
+        || (whole_pipeline
+            && (t.prometheus_backup || (t.logs_backup && args.must_gather_dir.is_none())));
+    let kubeconfig = args
+        .cluster
+        .kubeconfig
+        .clone()
+        .or_else(|| config.kubeconfig_path.as_deref().map(expand_home));
     let client = if needs_cluster {
-        let kubeconfig = args
-            .cluster
-            .kubeconfig
-            .clone()
-            .or_else(|| config.kubeconfig_path.as_deref().map(expand_home));
         match cluster::connect(kubeconfig.as_deref()).await {
             Ok(client) => Some(client),
             Err(error) => {
@@ -366,7 +369,16 @@ pub async fn send(args: &SendArgs, whole_pipeline: bool) -> anyhow::Result<Outco
             if !whole_pipeline {
                 return Ok(Outcome::Success);
             }
-            artifact_steps(args, &config, client.as_ref(), &api, &key, window).await
+            artifact_steps(
+                args,
+                &kubeconfig,
+                &config,
+                client.as_ref(),
+                &api,
+                &key,
+                window,
+            )
+            .await
         }
         Err(error) => {
             archive.keep();
@@ -525,6 +537,7 @@ pub fn run_window(doc: &ChaosRunTelemetry) -> Option<(i64, i64)> {
 /// step still runs.
 async fn artifact_steps(
     args: &SendArgs,
+    kubeconfig: &Option<PathBuf>,
     config: &KrknConfig,
     client: Option<&kube::Client>,
     api: &TelemetryApi,
@@ -584,10 +597,24 @@ async fn artifact_steps(
         }
     }
     if t.logs_backup {
-        match (&args.must_gather_dir, window) {
-            (Some(dir), Some(window)) => {
-                let job = crate::commands::logs::LogsJob {
-                    gather_dir: dir.clone(),
+        let source = match (&args.must_gather_dir, client) {
+            (Some(dir), _) => Some(LogSource::MustGather(dir.clone())),
+            (None, Some(client)) => {
+                // krkn's way on OpenShift when `oc` is there; the API otherwise.
+                let openshift = crate::cluster::openshift::detect(client)
+                    .await
+                    .unwrap_or(false);
+                match crate::logs::oc::find_oc(t.oc_cli_path.as_deref()) {
+                    Ok(oc) if openshift => Some(LogSource::Oc(oc, kubeconfig.clone())),
+                    _ => Some(LogSource::Pods(client.clone())),
+                }
+            }
+            (None, None) => None,
+        };
+        match (source, window) {
+            (Some(source), Some(window)) => {
+                let job = LogsJob {
+                    source,
                     patterns: t.logs_filter_patterns.clone(),
                     window,
                     output_dir: None,
@@ -606,7 +633,7 @@ async fn artifact_steps(
             }
             (None, _) => {
                 eprintln!(
-                    "krkn-telemetry: error: telemetry.logs_backup is on: pass --must-gather-dir (the native pod-log and `oc adm must-gather` sources are not in this version yet)"
+                    "krkn-telemetry: error: logs: no cluster to read logs from (and no --must-gather-dir)"
                 );
                 outcome = Outcome::Failed;
             }

@@ -10,6 +10,7 @@
 //! - injected faults (delays, hangs, error statuses) by path prefix ([`Fault`]);
 //! - `pods/exec` over the websocket channel protocol, running the command here with container
 //!   paths mapped to local folders ([`ExecMount`]), and broken streams ([`ExecFault`]);
+//! - `pods/log` from files, with `sinceTime` and `timestamps` ([`PodLog`]);
 //! - a record of every request with the RBAC attributes the real server would check
 //!   ([`RecordedRequest`]), and the bytes it sent.
 //!
@@ -31,6 +32,7 @@
 pub mod cluster;
 mod exec;
 pub mod kubeconfig;
+mod logs;
 pub mod resources;
 mod server;
 pub mod synthetic;
@@ -43,6 +45,7 @@ use std::time::Duration;
 
 pub use cluster::{Cluster, FixtureError};
 pub use exec::{ExecFault, ExecMount};
+pub use logs::PodLog;
 pub use synthetic::SyntheticCluster;
 pub use tls::TlsError;
 
@@ -119,6 +122,7 @@ pub struct FakeKubeBuilder {
     https: bool,
     faults: Vec<FaultRule>,
     exec_mounts: Vec<ExecMount>,
+    pod_logs: Vec<PodLog>,
 }
 
 impl FakeKubeBuilder {
@@ -141,6 +145,12 @@ impl FakeKubeBuilder {
     /// for a local folder.
     pub fn exec_mount(mut self, mount: ExecMount) -> Self {
         self.exec_mounts.push(mount);
+        self
+    }
+
+    /// Serves a container's log (`pods/log`) from a file.
+    pub fn pod_log(mut self, log: PodLog) -> Self {
+        self.pod_logs.push(log);
         self
     }
 
@@ -174,6 +184,7 @@ pub(crate) struct Shared {
     pub requests: Mutex<Vec<(RecordedRequest, Arc<AtomicU64>)>>,
     pub bytes_sent: AtomicU64,
     pub exec_mounts: Vec<ExecMount>,
+    pub pod_logs: Vec<PodLog>,
     /// Faults for the next exec streams, taken one per stream (last pushed first).
     pub exec_faults: Mutex<Vec<ExecFault>>,
 }
@@ -195,6 +206,7 @@ impl FakeKube {
             https: false,
             faults: Vec::new(),
             exec_mounts: Vec::new(),
+            pod_logs: Vec::new(),
         }
     }
 
@@ -213,6 +225,7 @@ impl FakeKube {
             requests: Mutex::new(Vec::new()),
             bytes_sent: AtomicU64::new(0),
             exec_mounts: builder.exec_mounts,
+            pod_logs: builder.pod_logs,
             exec_faults: Mutex::new(Vec::new()),
         });
         let runtime = tokio::runtime::Builder::new_multi_thread()

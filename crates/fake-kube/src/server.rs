@@ -404,6 +404,9 @@ fn resource(
         }
         None => false,
     };
+    if request.subresource.as_deref() == Some("log") && resource.plural == "pods" {
+        return pod_log(shared, &request, query);
+    }
     if let Some(sub) = &request.subresource {
         return error(
             StatusCode::NOT_FOUND,
@@ -470,6 +473,57 @@ fn resource(
         StatusCode::OK,
         list_body(Arc::clone(shared), view, start, end, metadata_only),
     )
+}
+
+/// `GET …/pods/<pod>/log`: the container's log file, as the kubelet would serve it.
+fn pod_log(
+    shared: &Arc<Shared>,
+    request: &ResourceRequest,
+    query: &str,
+) -> (StatusCode, BodyStream) {
+    let query = match crate::logs::parse(query) {
+        Ok(query) => query,
+        Err(message) => return error(StatusCode::BAD_REQUEST, "BadRequest", &message),
+    };
+    let (namespace, pod) = (
+        request.namespace.as_deref().unwrap_or_default(),
+        request.name.as_deref().unwrap_or_default(),
+    );
+    let logs: Vec<_> = shared
+        .pod_logs
+        .iter()
+        .filter(|l| l.namespace == namespace && l.pod == pod)
+        .collect();
+    let chosen = match (&query.container, logs.as_slice()) {
+        (Some(container), _) => logs.iter().find(|l| &l.container == container).copied(),
+        (None, [only]) => Some(*only),
+        (None, []) => None,
+        (None, _) => {
+            return error(
+                StatusCode::BAD_REQUEST,
+                "BadRequest",
+                &format!("a container name must be specified for pod {pod}"),
+            );
+        }
+    };
+    let Some(log) = chosen else {
+        return error(
+            StatusCode::NOT_FOUND,
+            "NotFound",
+            &format!("pods \"{pod}\" not found (or no log for that container)"),
+        );
+    };
+    match crate::logs::render(&log.file, &query) {
+        Ok(bytes) => (
+            StatusCode::OK,
+            futures_util::stream::once(async move { bytes }).boxed(),
+        ),
+        Err(e) => error(
+            StatusCode::INTERNAL_SERVER_ERROR,
+            "InternalError",
+            &e.to_string(),
+        ),
+    }
 }
 
 /// `Ok(true)` for a metadata-only request, `Ok(false)` for plain JSON, `Err(kind)` for a

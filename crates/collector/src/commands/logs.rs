@@ -1,5 +1,6 @@
-//! `krkn-telemetry logs`: a must-gather filtered to the run window, written to a folder or
-//! archived and uploaded.
+//! `krkn-telemetry logs`: cluster logs (a must-gather folder, the pods through the API, or
+//! `oc adm must-gather`) filtered to the run window, written to a folder or archived and
+//! uploaded.
 
 use anyhow::Context;
 use krkn_telemetry_model::config::DEFAULT_LOG_FILTER_PATTERNS;
@@ -62,8 +63,18 @@ pub async fn run(args: &LogsArgs) -> anyhow::Result<Outcome> {
         _ => None,
     };
     let api = service_client(&config, &args.service)?;
+    let source = if let Some(dir) = &args.must_gather_dir {
+        LogSource::MustGather(dir.clone())
+    } else if args.oc {
+        let oc = logs::oc::find_oc(config.telemetry.oc_cli_path.as_deref())
+            .map_err(anyhow::Error::msg)?;
+        LogSource::Oc(oc, kubeconfig_path(args, &config))
+    } else {
+        let kubeconfig = kubeconfig_path(args, &config);
+        LogSource::Pods(crate::cluster::connect(kubeconfig.as_deref()).await?)
+    };
     let job = LogsJob {
-        gather_dir: args.must_gather_dir.clone(),
+        source,
         patterns,
         window: (args.start, args.end),
         output_dir: args.output_dir.clone(),
@@ -74,10 +85,29 @@ pub async fn run(args: &LogsArgs) -> anyhow::Result<Outcome> {
     job.run().await
 }
 
+fn kubeconfig_path(args: &LogsArgs, config: &krkn_telemetry_model::KrknConfig) -> Option<PathBuf> {
+    args.kubeconfig.clone().or_else(|| {
+        config
+            .kubeconfig_path
+            .as_deref()
+            .map(crate::pipeline::expand_home)
+    })
+}
+
+/// Where the logs come from.
+pub enum LogSource {
+    /// An existing must-gather or inspect folder.
+    MustGather(PathBuf),
+    /// Container logs through the API, all namespaces or one.
+    Pods(kube::Client),
+    /// `oc adm must-gather` (or `inspect ns/<namespace>`), with this `oc` and kubeconfig.
+    Oc(PathBuf, Option<PathBuf>),
+}
+
 /// Filtering one gather, then writing the files to a folder or archiving and uploading them.
 pub struct LogsJob {
-    /// The must-gather or inspect folder.
-    pub gather_dir: PathBuf,
+    /// Where the logs come from.
+    pub source: LogSource,
     /// Filter patterns.
     pub patterns: Vec<String>,
     /// The run window, unix seconds.
@@ -96,25 +126,6 @@ impl LogsJob {
     /// Filters, then writes or uploads.
     pub async fn run(self) -> anyhow::Result<Outcome> {
         let args = &self;
-        let gather = Gather::locate(&args.gather_dir)
-            .with_context(|| format!("cannot read the gather {}", args.gather_dir.display()))?;
-        tracing::info!(
-            "gather folder {}; times without a zone are read as {} ({})",
-            gather.root.display(),
-            gather.zone,
-            gather.zone_source
-        );
-        let context = TimeContext {
-            zone: gather.zone,
-            ..TimeContext::default()
-        };
-        let filter = LogFilter::new(
-            &args.patterns,
-            Some(args.window.0),
-            Some(args.window.1),
-            context,
-        )?;
-
         // Upload mode keeps its files in the run's archive folder, as `send` does.
         let (mut archive, output_dir) = match &args.output_dir {
             Some(dir) => (None, dir.clone()),
@@ -131,11 +142,72 @@ impl LogsJob {
                 (Some(archive), dir)
             }
         };
-        let summary = {
-            let (gather, filter, output_dir) = (gather.clone(), filter.clone(), output_dir.clone());
-            tokio::task::spawn_blocking(move || logs::filter_gather(&gather, &filter, &output_dir))
+        // What `oc` gathers goes into the run's archive folder (as krkn keeps it), or, when
+        // writing to --output-dir, into a temporary folder removed afterwards.
+        let mut scratch = None;
+        let gather_dir = match &args.source {
+            LogSource::MustGather(dir) => Some(dir.clone()),
+            LogSource::Oc(oc, kubeconfig) => {
+                let stamp = chrono::Utc::now().timestamp();
+                let base = match &archive {
+                    Some(archive) => archive.dir().to_owned(),
+                    None => scratch
+                        .insert(tempfile::tempdir().context("cannot create a temporary folder")?)
+                        .path()
+                        .to_owned(),
+                };
+                let dest = base.join(format!("gathered-logs-{stamp}"));
+                logs::oc::gather(oc, kubeconfig.as_deref(), args.namespace.as_deref(), &dest)
+                    .await
+                    .map_err(anyhow::Error::msg)?;
+                Some(dest)
+            }
+            LogSource::Pods(_) => None,
+        };
+        let summary = match (&args.source, gather_dir) {
+            (LogSource::Pods(client), _) => {
+                // The kubelet writes RFC 3339 times in UTC.
+                let filter = LogFilter::new(
+                    &args.patterns,
+                    Some(args.window.0),
+                    Some(args.window.1),
+                    TimeContext::default(),
+                )?;
+                logs::pods::gather(
+                    client,
+                    args.namespace.as_deref(),
+                    &filter,
+                    args.window.0,
+                    &output_dir,
+                )
                 .await
-                .context("the filter stopped")??
+                .context("cannot list the pods")?
+            }
+            (_, Some(gather_dir)) => {
+                let gather = Gather::locate(&gather_dir)
+                    .with_context(|| format!("cannot read the gather {}", gather_dir.display()))?;
+                tracing::info!(
+                    "gather folder {}; times without a zone are read as {} ({})",
+                    gather.root.display(),
+                    gather.zone,
+                    gather.zone_source
+                );
+                let context = TimeContext {
+                    zone: gather.zone,
+                    ..TimeContext::default()
+                };
+                let filter = LogFilter::new(
+                    &args.patterns,
+                    Some(args.window.0),
+                    Some(args.window.1),
+                    context,
+                )?;
+                let output = output_dir.clone();
+                tokio::task::spawn_blocking(move || logs::filter_gather(&gather, &filter, &output))
+                    .await
+                    .context("the filter stopped")??
+            }
+            (_, None) => anyhow::bail!("no log source"),
         };
         eprintln!(
             "krkn-telemetry: {} of {} lines kept from {} logs; {} files in {}",

@@ -5,9 +5,13 @@
 //! - [`time`]: reading the captured times.
 //! - [`filter`]: the line filter and the streaming, parallel file filter.
 //! - [`must_gather`]: a gather folder's layout, zone and output names.
+//! - [`pods`]: the native source, container logs through the API.
+//! - [`oc`]: the `oc adm must-gather` / `oc adm inspect` source.
 
 pub mod filter;
 pub mod must_gather;
+pub mod oc;
+pub mod pods;
 pub mod time;
 
 use std::io::Write;

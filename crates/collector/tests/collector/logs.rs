@@ -335,3 +335,174 @@ fn bad_windows_patterns_and_missing_upload_settings_are_refused() {
         "{stderr}"
     );
 }
+
+/// The must-gather sample's two containers, as pods of a fake cluster whose `pods/log`
+/// serves their saved logs.
+fn cluster_with_the_sample_pods() -> krkn_telemetry_fake_kube::FakeKube {
+    let image = std::fs::read_dir(must_gather())
+        .expect("gather")
+        .filter_map(Result::ok)
+        .map(|e| e.path())
+        .find(|p| p.is_dir())
+        .expect("image folder");
+    let mut cluster = crate::support::cluster("ocp-4.4");
+    let mut builder_logs = Vec::new();
+    for (pod, container) in [
+        ("prometheus-k8s-0", "prometheus"),
+        (
+            "openshift-state-metrics-78df59b4d5-mjvhd",
+            "openshift-state-metrics",
+        ),
+    ] {
+        cluster
+            .insert(serde_json::json!({
+                "apiVersion": "v1", "kind": "Pod",
+                "metadata": {"name": pod, "namespace": "openshift-monitoring"},
+                "spec": {"containers": [{"name": container, "image": "registry.example/x"}]}
+            }))
+            .expect("pod");
+        builder_logs.push(krkn_telemetry_fake_kube::PodLog {
+            namespace: "openshift-monitoring".into(),
+            pod: pod.into(),
+            container: container.into(),
+            file: image.join(format!(
+                "namespaces/openshift-monitoring/pods/{pod}/{container}/{container}/logs/current.log"
+            )),
+        });
+    }
+    let mut builder = krkn_telemetry_fake_kube::FakeKube::builder(cluster).https();
+    for log in builder_logs {
+        builder = builder.pod_log(log);
+    }
+    builder.start().expect("fake API server starts")
+}
+
+#[test]
+fn pod_logs_read_through_the_api_keep_the_same_lines_under_the_same_names() {
+    let server = cluster_with_the_sample_pods();
+    let kube = crate::support::kubeconfig(&server);
+    let (start, end) = (unix("2023-09-11T18:48:00Z"), unix("2023-09-11T18:50:00Z"));
+    let output = kube.dir.path().join("filtered");
+    let out = cli(
+        &[
+            "logs",
+            "--pods",
+            "--kubeconfig",
+            kube.path.to_str().expect("utf-8"),
+            "--start",
+            &start.to_string(),
+            "--end",
+            &end.to_string(),
+            "--output-dir",
+            output.to_str().expect("utf-8"),
+        ],
+        None,
+        &[],
+    );
+    assert_eq!(out.status.code(), Some(0), "{}", text(&out.stderr));
+    assert_eq!(written(&output), expected(start, end));
+    // Each log was asked from the window's start, with times.
+    let logs: Vec<_> = server
+        .requests()
+        .into_iter()
+        .filter(|r| r.path.ends_with("/log"))
+        .collect();
+    assert_eq!(logs.len(), 2);
+    for request in logs {
+        assert!(
+            request.query.contains("sinceTime=2023-09-11T18%3A48%3A00Z")
+                && request.query.contains("timestamps=true"),
+            "{}",
+            request.query
+        );
+    }
+}
+
+#[test]
+fn the_oc_source_runs_oc_adm_must_gather_and_filters_what_it_wrote() {
+    // `oc` cannot be installed here (it is not in the package registries), so a stand-in
+    // records its arguments and writes the real must-gather sample where --dest-dir says.
+    let dir = tempfile::tempdir().expect("temp dir");
+    let oc = dir.path().join("oc");
+    let recorded = dir.path().join("oc-args");
+    std::fs::write(
+        &oc,
+        format!(
+            "#!/bin/sh\nprintf '%s\\n' \"$@\" > {}\nwhile [ \"$1\" != --dest-dir ]; do shift; done\ncp -r {} \"$2/\"\n",
+            recorded.display(),
+            must_gather().display()
+        ),
+    )
+    .expect("stand-in");
+    std::fs::set_permissions(&oc, std::os::unix::fs::PermissionsExt::from_mode(0o755))
+        .expect("chmod");
+    let config = krkn_config(
+        dir.path(),
+        &format!("  oc_cli_path: {}\n", oc.display()),
+        "",
+    );
+    let (start, end) = (unix("2023-09-11T18:48:00Z"), unix("2023-09-11T18:50:00Z"));
+    let output = dir.path().join("filtered");
+    for namespace in [None, Some("openshift-monitoring")] {
+        let (start_text, end_text) = (start.to_string(), end.to_string());
+        let mut args = vec![
+            "logs",
+            "--oc",
+            "--config",
+            config.to_str().expect("utf-8"),
+            "--kubeconfig",
+            "/etc/cluster/kubeconfig",
+            "--start",
+            &start_text,
+            "--end",
+            &end_text,
+            "--output-dir",
+            output.to_str().expect("utf-8"),
+        ];
+        if let Some(ns) = namespace {
+            args.extend(["--namespace", ns]);
+        }
+        let _ = std::fs::remove_dir_all(&output);
+        let out = cli(&args, None, &[]);
+        assert_eq!(out.status.code(), Some(0), "{}", text(&out.stderr));
+        let oc_args = std::fs::read_to_string(&recorded).expect("oc ran");
+        let oc_args: Vec<&str> = oc_args.lines().collect();
+        let head: Vec<&str> = match namespace {
+            None => vec!["adm", "must-gather", "--dest-dir"],
+            Some(_) => vec!["adm", "inspect", "ns/openshift-monitoring", "--dest-dir"],
+        };
+        assert_eq!(&oc_args[..head.len()], head.as_slice());
+        assert_eq!(
+            &oc_args[head.len() + 1..],
+            ["--kubeconfig", "/etc/cluster/kubeconfig"]
+        );
+        let files = written(&output);
+        for (name, bytes) in expected(start, end) {
+            assert_eq!(files.get(&name), Some(&bytes), "{name}");
+        }
+    }
+
+    let missing = krkn_config(dir.path(), "  oc_cli_path: /nonexistent/oc\n", "");
+    let out = cli(
+        &[
+            "logs",
+            "--oc",
+            "--config",
+            missing.to_str().expect("utf-8"),
+            "--start",
+            "1",
+            "--end",
+            "2",
+            "--output-dir",
+            "/tmp/x",
+        ],
+        None,
+        &[],
+    );
+    assert_eq!(out.status.code(), Some(2));
+    assert!(
+        text(&out.stderr).contains("/nonexistent/oc is not an executable file"),
+        "{}",
+        text(&out.stderr)
+    );
+}
