@@ -6,7 +6,7 @@ TARGET_DIR := $(or $(CARGO_TARGET_DIR),target)
 LISTEN ?= 127.0.0.1:8080
 DATA_DIR ?= ./data
 
-.PHONY: run test lint fmt schema bench bench-model bench-api bench-collector build release watch invoke help
+.PHONY: run test lint fmt schema bench bench-model bench-api bench-collector bench-logs bench-backup build release watch invoke help
 
 help: ## list the targets
 	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | sed 's/:.*## /\t/' | column -t -s "$$(printf '\t')"
@@ -48,7 +48,7 @@ build: ## debug build of every binary
 release: ## optimised binaries
 	$(CARGO) build --locked --workspace --release
 
-bench: bench-model bench-api bench-collector ## every benchmark (slow; not part of `make test`)
+bench: bench-model bench-api bench-collector bench-logs bench-backup ## every benchmark (slow; not part of `make test`)
 
 bench-model: ## model parse+validate+serialize against krkn-lib's own model
 	scripts/bench-model.sh
@@ -58,3 +58,9 @@ bench-api: ## standalone server load (1 and 32 clients), start time, RSS, Lambda
 
 bench-collector: ## metadata collection from a synthetic 5,000-node cluster: time, bytes, peak RSS
 	scripts/bench-collector.sh
+
+bench-logs: ## log filtering of a generated 1 GiB must-gather against krkn-lib and ripgrep
+	scripts/bench-logs.sh
+
+bench-backup: ## Prometheus backup of a generated 2 GiB folder into moto against tar | curl; peak RSS
+	scripts/bench-backup.sh

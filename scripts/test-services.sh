@@ -54,24 +54,8 @@ start_moto() {
 # Debian's prometheus package, unpacked into .tools/ rather than installed: no root needed once
 # downloaded, no system service started, and `promtool` comes with it.
 install_prometheus() {
-    local root=.tools/prometheus
-    if [[ -x "$root/usr/bin/prometheus" ]]; then
-        return
-    fi
-    local debs=.tools/debs
-    mkdir -p "$debs"
-    if ! ls "$debs"/prometheus_*.deb >/dev/null 2>&1; then
-        log "downloading Debian's prometheus package"
-        if ! (cd "$debs" && apt-get download prometheus >/dev/null 2>&1); then
-            # A fresh machine has no package lists yet.
-            apt-get update -qq >/dev/null 2>&1 || { log "apt-get update failed (run it as root)"; return 1; }
-            (cd "$debs" && apt-get download prometheus >/dev/null) || { log "cannot download the prometheus package"; return 1; }
-        fi
-    fi
-    rm -rf "$root.partial"
-    dpkg-deb -x "$debs"/prometheus_*.deb "$root.partial"
-    mv "$root.partial" "$root"
-    log "unpacked $("$root/usr/bin/prometheus" --version 2>&1 | head -n1)"
+    scripts/debian-tool.sh prometheus >/dev/null || return 1
+    log "using $(.tools/prometheus/usr/bin/prometheus --version 2>&1 | head -n1)"
 }
 
 start_prometheus() {

@@ -7,6 +7,7 @@
 //! |---|---|---|
 //! | ISO 8601 / RFC 3339, `T` or space, optional fraction | `2023-09-15T11:20:36.123425532Z`, `2023-09-15 11:20:36+02:00` | its own, else the gather's |
 //! | slashes | `2023/09/15 11:20:36` | the gather's |
+//! | month/day/year (kinit's `klist`) | `09/15/23 11:20:36`, `9/15/2023 11:20:36` | the gather's; two-digit years as dateutil reads them |
 //! | syslog, no year | `Sep 9 11:20:36.123425532`, `Sep  9 11:20:36` | the gather's; the year is the current one |
 //! | klog, no year | `0911 18:48:05.998229` (after `I`/`W`/`E`) | the gather's; the year is the current one |
 //! | unix seconds | `1694775636`, `1694775636.123` | UTC |
@@ -153,6 +154,7 @@ pub fn parse(text: &[u8], context: &TimeContext) -> Option<i64> {
         return syslog(text, context);
     }
     iso_or_slashes(text, context)
+        .or_else(|| month_day_year(text, context))
         .or_else(|| klog(text, context))
         .or_else(|| epoch(text))
 }
@@ -165,6 +167,47 @@ fn iso_or_slashes(text: &[u8], context: &TimeContext) -> Option<i64> {
     c.byte(separator)?;
     let day = c.digits(1, 2)?;
     if c.one_of(b"Tt").is_none() && c.skip_spaces() == 0 {
+        return None;
+    }
+    let clock = c.clock()?;
+    let zone = c.zone(context.zone)?;
+    c.rest_is_blank().then_some(())?;
+    seconds(zone, year, month, day, clock)
+}
+
+/// `MM/DD/YY hh:mm:ss` (what krkn's `kinit` pattern captures) or `MM/DD/YYYY …`. dateutil reads
+/// month first (day first when the first number is over 12); a two-digit year lands within 50
+/// years of the current one.
+fn month_day_year(text: &[u8], context: &TimeContext) -> Option<i64> {
+    let mut c = Cursor { bytes: text, at: 0 };
+    let first = c.digits(1, 2)?;
+    c.byte(b'/')?;
+    let second = c.digits(1, 2)?;
+    c.byte(b'/')?;
+    // Month first, unless the first cannot be a month (dateutil then reads day first).
+    let (month, day) = if first > 12 {
+        (second, first)
+    } else {
+        (first, second)
+    };
+    let start = c.at;
+    let written = c.digits(2, 4)? as i32;
+    let year = match c.at - start {
+        4 => written,
+        2 => {
+            let century = context.year - context.year.rem_euclid(100);
+            let year = century + written;
+            if year >= context.year + 50 {
+                year - 100
+            } else if year < context.year - 49 {
+                year + 100
+            } else {
+                year
+            }
+        }
+        _ => return None,
+    };
+    if c.skip_spaces() == 0 {
         return None;
     }
     let clock = c.clock()?;
@@ -288,6 +331,24 @@ mod tests {
             Some(utc("2023-09-11T18:48:05Z"))
         );
         assert_eq!(parse(b"1694775636.5", &c), Some(1_694_775_636));
+        // kinit's klist form, month first, as dateutil reads it.
+        assert_eq!(
+            parse(b"09/15/23 11:20:36", &c),
+            Some(utc("2023-09-15T11:20:36Z"))
+        );
+        assert_eq!(
+            parse(b"9/5/2023 11:20:36", &c),
+            Some(utc("2023-09-05T11:20:36Z"))
+        );
+        assert_eq!(
+            parse(b"09/15/80 11:20:36", &c),
+            Some(utc("1980-09-15T11:20:36Z"))
+        );
+        assert_eq!(
+            parse(b"15/09/23 11:20:36", &c),
+            Some(utc("2023-09-15T11:20:36Z"))
+        );
+        assert_eq!(parse(b"15/13/23 11:20:36", &c), None);
         assert_eq!(parse(b"2023-13-45T11:20:36Z", &c), None);
         assert_eq!(parse(b"Foo 9 11:20:36", &c), None);
         assert_eq!(parse(b"11:20:36", &c), None);

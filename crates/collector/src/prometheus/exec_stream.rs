@@ -14,6 +14,9 @@ use k8s_openapi::apimachinery::pkg::apis::meta::v1::Status;
 use kube::api::{Api, AttachParams, AttachedProcess};
 use tokio::io::AsyncReadExt;
 
+/// Bytes of stdout kube may hold for us before it stops reading the websocket.
+const STDOUT_PIPE_BYTES: usize = 1 << 20;
+
 /// How long buffered output is drained after the stream broke.
 const DRAIN: Duration = Duration::from_millis(300);
 
@@ -65,7 +68,10 @@ impl ExecStream {
             .container(container)
             .stdout(true)
             .stderr(false)
-            .stdin(false);
+            .stdin(false)
+            // kube's default pipe of 1 KiB between the websocket and us costs a task switch
+            // per KiB: a 2 GiB backup then spends more time switching than copying.
+            .max_stdout_buf_size(STDOUT_PIPE_BYTES);
         let mut process = pods
             .exec(pod, command.iter().copied(), &params)
             .await
