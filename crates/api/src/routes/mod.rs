@@ -4,6 +4,7 @@
 mod artifacts;
 mod files;
 mod navigate;
+pub mod runs;
 mod telemetry;
 
 use std::sync::Arc;
@@ -54,6 +55,7 @@ pub fn router(state: AppState) -> Router {
     Router::new()
         .route("/", get(files::root))
         .route("/healthz", get(|| async { "ok\n" }))
+        .route("/api/v1/runs", get(runs::list_runs))
         .route("/telemetry", post(telemetry::post_telemetry))
         .route("/presigned-url", get(artifacts::presigned_url))
         .route("/download-url/{*path}", get(artifacts::download_url))

@@ -14,7 +14,7 @@ use sha2::{Digest, Sha256};
 
 use super::{AppState, required_param};
 use crate::error::ApiError;
-use crate::store::{PutOutcome, RunRecord, ScenarioRecord};
+use crate::store::{PutOutcome, RunRecord, ScenarioRecord, major_version_of, run_tag_of};
 
 /// Files one telemetry document.
 pub async fn post_telemetry(
@@ -107,12 +107,22 @@ fn run_record(key: &RunKey, document: &ChaosRunTelemetry, stored: &[u8]) -> RunR
                 .collect()
         })
         .unwrap_or_default();
+    let cluster_version = text(&document.cluster_version);
+    let major_version = document
+        .major_version
+        .get()
+        .map(|v| v.to_text())
+        .filter(|v| !v.is_empty())
+        .unwrap_or_else(|| major_version_of(&cluster_version));
+    let run_uuid = text(&document.run_uuid);
     RunRecord {
         group: key.group().to_owned(),
         request_id: key.request_id().to_owned(),
-        run_uuid: text(&document.run_uuid),
+        run_tag: run_tag_of(key.request_id(), &run_uuid),
+        run_uuid,
         filed_at: chrono::Utc::now().to_rfc3339_opts(chrono::SecondsFormat::Secs, true),
-        cluster_version: text(&document.cluster_version),
+        major_version,
+        cluster_version,
         cloud_infrastructure: text(&document.cloud_infrastructure),
         job_status: document.job_status.get().copied(),
         document_sha256: hex::encode(Sha256::digest(stored)),

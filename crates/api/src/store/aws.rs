@@ -2,7 +2,10 @@
 //!
 //! Table layout (also in ARCHITECTURE.md): runs `pk = GROUP#<group>, sk = RUN#<request_id>`;
 //! scenarios `sk = RUN#<request_id>#SCENARIO#<0000>`; users `pk = USERS, sk = <name>`; GSI
-//! `gsi1` lists runs by time (`gsi1pk = RUNS, gsi1sk = <filed time>#<group>/<request_id>`).
+//! `gsi1` lists runs by time (`gsi1pk = RUNS, gsi1sk = <filed time>#<group>/<request_id>`),
+//! `gsi2` a group's runs by time (`gsi2pk = GROUP#<group>, gsi2sk = <filed time>#<request_id>`).
+//! Run queries are DynamoDB `Query` calls on one of the two, newest first, with the other
+//! filters as a filter expression; never a `Scan`.
 //! `AWS_ENDPOINT_URL` points both clients at S3- and DynamoDB-compatible servers (moto).
 
 use std::collections::HashMap;
@@ -18,8 +21,8 @@ use aws_sdk_s3::primitives::ByteStream;
 use base64::Engine;
 
 use super::{
-    ListEntry, ObjectStore, PutOutcome, RunIndex, RunRecord, StoreError, UploadRequest, UserRecord,
-    UserStore,
+    ListEntry, ObjectStore, PutOutcome, RunIndex, RunPage, RunPosition, RunQuery, RunRecord,
+    RunSummary, StoreError, UploadRequest, UserRecord, UserStore,
 };
 
 /// Where the AWS store lives.
@@ -164,17 +167,19 @@ impl AwsStore {
                 .build()
                 .map_err(|e| remote("DynamoDB", e))
         };
-        let gsi = GlobalSecondaryIndex::builder()
-            .index_name("gsi1")
-            .key_schema(key("gsi1pk", KeyType::Hash)?)
-            .key_schema(key("gsi1sk", KeyType::Range)?)
-            .projection(
-                Projection::builder()
-                    .projection_type(ProjectionType::All)
-                    .build(),
-            )
-            .build()
-            .map_err(|e| remote("DynamoDB", e))?;
+        let gsi = |n: u8| {
+            GlobalSecondaryIndex::builder()
+                .index_name(format!("gsi{n}"))
+                .key_schema(key(&format!("gsi{n}pk"), KeyType::Hash)?)
+                .key_schema(key(&format!("gsi{n}sk"), KeyType::Range)?)
+                .projection(
+                    Projection::builder()
+                        .projection_type(ProjectionType::All)
+                        .build(),
+                )
+                .build()
+                .map_err(|e| remote("DynamoDB", e))
+        };
         let created = self
             .dynamo
             .create_table()
@@ -186,7 +191,10 @@ impl AwsStore {
             .attribute_definitions(attribute("sk")?)
             .attribute_definitions(attribute("gsi1pk")?)
             .attribute_definitions(attribute("gsi1sk")?)
-            .global_secondary_indexes(gsi)
+            .attribute_definitions(attribute("gsi2pk")?)
+            .attribute_definitions(attribute("gsi2sk")?)
+            .global_secondary_indexes(gsi(1)?)
+            .global_secondary_indexes(gsi(2)?)
             .send()
             .await;
         match created {
@@ -196,6 +204,50 @@ impl AwsStore {
                     .is_some_and(|s| s.is_resource_in_use_exception()) =>
             {
                 done.push(format!("table {} exists", self.table));
+                // Tables created before run queries lack the group index: add it.
+                let described = self
+                    .dynamo
+                    .describe_table()
+                    .table_name(&self.table)
+                    .send()
+                    .await
+                    .map_err(|e| remote("DynamoDB DescribeTable", explain(e)))?;
+                let has_gsi2 = described
+                    .table()
+                    .map(|t| t.global_secondary_indexes())
+                    .is_some_and(|indexes| indexes.iter().any(|i| i.index_name() == Some("gsi2")));
+                if !has_gsi2 {
+                    let create =
+                        aws_sdk_dynamodb::types::CreateGlobalSecondaryIndexAction::builder()
+                            .index_name("gsi2")
+                            .key_schema(key("gsi2pk", KeyType::Hash)?)
+                            .key_schema(key("gsi2sk", KeyType::Range)?)
+                            .projection(
+                                Projection::builder()
+                                    .projection_type(ProjectionType::All)
+                                    .build(),
+                            )
+                            .build()
+                            .map_err(|e| remote("DynamoDB", e))?;
+                    self.dynamo
+                        .update_table()
+                        .table_name(&self.table)
+                        .attribute_definitions(attribute("gsi2pk")?)
+                        .attribute_definitions(attribute("gsi2sk")?)
+                        .global_secondary_index_updates(
+                            aws_sdk_dynamodb::types::GlobalSecondaryIndexUpdate::builder()
+                                .create(create)
+                                .build(),
+                        )
+                        .send()
+                        .await
+                        .map_err(|e| remote("DynamoDB UpdateTable", explain(e)))?;
+                    done.push(format!(
+                        "added index gsi2 to table {} (runs filed before are listed by group \
+                         once filed again)",
+                        self.table
+                    ));
+                }
             }
             Err(e) => return Err(remote("DynamoDB CreateTable", explain(e))),
         }
@@ -460,9 +512,16 @@ impl RunIndex for AwsStore {
                 "gsi1sk".to_owned(),
                 s(format!("{}#{}/{}", run.filed_at, run.group, run.request_id)),
             ),
+            ("gsi2pk".to_owned(), s(&pk)),
+            (
+                "gsi2sk".to_owned(),
+                s(format!("{}#{}", run.filed_at, run.request_id)),
+            ),
             ("group".to_owned(), s(&run.group)),
             ("request_id".to_owned(), s(&run.request_id)),
             ("run_uuid".to_owned(), s(&run.run_uuid)),
+            ("run_tag".to_owned(), s(&run.run_tag)),
+            ("major_version".to_owned(), s(&run.major_version)),
             ("filed_at".to_owned(), s(&run.filed_at)),
             ("cluster_version".to_owned(), s(&run.cluster_version)),
             (
@@ -481,6 +540,11 @@ impl RunIndex for AwsStore {
         ]);
         if let Some(status) = run.job_status {
             item.insert("job_status".to_owned(), AttributeValue::Bool(status));
+        }
+        let types = run.scenario_types();
+        // A string set cannot be empty: a run without scenarios has none.
+        if !types.is_empty() {
+            item.insert("scenario_types".to_owned(), AttributeValue::Ss(types));
         }
         self.dynamo
             .put_item()
@@ -527,6 +591,186 @@ impl RunIndex for AwsStore {
         }
         Ok((u64::from(run.item.is_some()), scenarios))
     }
+
+    async fn query_runs(&self, query: &RunQuery) -> Result<RunPage, StoreError> {
+        // One group (asked for, or the only one the caller may see): that group's index.
+        let single_group = query.group.clone().or_else(|| match &query.allowed_groups {
+            Some(groups) if groups.len() == 1 => Some(groups[0].clone()),
+            _ => None,
+        });
+        if query.allowed_groups.as_ref().is_some_and(Vec::is_empty) {
+            return Ok(RunPage::default());
+        }
+        let (index, partition) = match &single_group {
+            Some(group) => ("gsi2", format!("GROUP#{group}")),
+            None => ("gsi1", "RUNS".to_owned()),
+        };
+        let sort_key = |filed_at: &str, group: &str, request_id: &str| match single_group {
+            Some(_) => format!("{filed_at}#{request_id}"),
+            None => format!("{filed_at}#{group}/{request_id}"),
+        };
+        let mut names = HashMap::from([("#pk".to_owned(), format!("{index}pk"))]);
+        let mut values = HashMap::from([(":pk".to_owned(), s(&partition))]);
+        // Times are compared as text: every sort key starts with the filing time.
+        let mut key_condition = "#pk = :pk".to_owned();
+        match (&query.since, &query.until) {
+            (Some(since), Some(until)) => {
+                key_condition.push_str(" AND #sk BETWEEN :since AND :until");
+                values.insert(":since".to_owned(), s(since));
+                values.insert(":until".to_owned(), s(format!("{until}#\u{10FFFF}")));
+            }
+            (Some(since), None) => {
+                key_condition.push_str(" AND #sk >= :since");
+                values.insert(":since".to_owned(), s(since));
+            }
+            (None, Some(until)) => {
+                key_condition.push_str(" AND #sk <= :until");
+                values.insert(":until".to_owned(), s(format!("{until}#\u{10FFFF}")));
+            }
+            (None, None) => {}
+        }
+        // DynamoDB refuses names the expressions do not use.
+        if key_condition.contains("#sk") {
+            names.insert("#sk".to_owned(), format!("{index}sk"));
+        }
+        let mut filters: Vec<String> = Vec::new();
+        if let Some(t) = &query.scenario_type {
+            filters.push("contains(scenario_types, :scenario_type)".to_owned());
+            values.insert(":scenario_type".to_owned(), s(t));
+        }
+        if let Some(v) = &query.major_version {
+            filters.push("major_version = :major_version".to_owned());
+            values.insert(":major_version".to_owned(), s(v));
+        }
+        if let Some(c) = &query.cloud {
+            filters.push("cloud_infrastructure = :cloud".to_owned());
+            values.insert(":cloud".to_owned(), s(c));
+        }
+        if let Some(j) = query.job_status {
+            filters.push("job_status = :job_status".to_owned());
+            values.insert(":job_status".to_owned(), AttributeValue::Bool(j));
+        }
+        if let Some(t) = &query.run_tag {
+            filters.push("contains(run_tag, :run_tag)".to_owned());
+            values.insert(":run_tag".to_owned(), s(t));
+        }
+        if let (None, Some(groups)) = (&single_group, &query.allowed_groups) {
+            let placeholders: Vec<String> = (0..groups.len()).map(|i| format!(":g{i}")).collect();
+            for (placeholder, group) in placeholders.iter().zip(groups) {
+                values.insert(placeholder.clone(), s(group));
+            }
+            names.insert("#group".to_owned(), "group".to_owned());
+            filters.push(format!("#group IN ({})", placeholders.join(", ")));
+        }
+        let filter = (!filters.is_empty()).then(|| filters.join(" AND "));
+
+        let start_key = |after: &RunPosition| {
+            HashMap::from([
+                ("pk".to_owned(), s(format!("GROUP#{}", after.group))),
+                ("sk".to_owned(), s(format!("RUN#{}", after.request_id))),
+                (format!("{index}pk"), s(&partition)),
+                (
+                    format!("{index}sk"),
+                    s(sort_key(&after.filed_at, &after.group, &after.request_id)),
+                ),
+            ])
+        };
+        let mut start = query.after.as_ref().map(start_key);
+        let mut runs = Vec::new();
+        // Sparse filters over many runs: stop after a bounded number of reads and hand out a
+        // cursor, rather than hold the request.
+        for _read in 0..QUERY_READS_PER_PAGE {
+            let page = self
+                .dynamo
+                .query()
+                .table_name(&self.table)
+                .index_name(index)
+                .key_condition_expression(&key_condition)
+                .set_filter_expression(filter.clone())
+                .set_expression_attribute_names(Some(names.clone()))
+                .set_expression_attribute_values(Some(values.clone()))
+                .scan_index_forward(false)
+                .limit(query.limit.clamp(25, 1000) as i32)
+                .set_exclusive_start_key(start.take())
+                .send()
+                .await
+                .map_err(|e| remote("DynamoDB Query", explain(e)))?;
+            for item in page.items() {
+                runs.push(run_summary(item));
+                if runs.len() == query.limit {
+                    let last = &runs[runs.len() - 1];
+                    let next = RunPosition {
+                        filed_at: last.filed_at.clone(),
+                        group: last.group.clone(),
+                        request_id: last.request_id.clone(),
+                    };
+                    return Ok(RunPage {
+                        runs,
+                        next: Some(next),
+                    });
+                }
+            }
+            match page.last_evaluated_key {
+                Some(key) => start = Some(key),
+                None => return Ok(RunPage { runs, next: None }),
+            }
+        }
+        // Out of reads: continue from the last item read (a run, matched or not).
+        let next = start.as_ref().and_then(position_of_key);
+        Ok(RunPage { runs, next })
+    }
+}
+
+/// DynamoDB reads one run query may make before it returns a shorter page and a cursor.
+const QUERY_READS_PER_PAGE: usize = 8;
+
+/// A listed run from its index item.
+fn run_summary(item: &HashMap<String, AttributeValue>) -> RunSummary {
+    let number = |name: &str| {
+        item.get(name)
+            .and_then(|v| v.as_n().ok())
+            .and_then(|n| n.parse::<u64>().ok())
+            .unwrap_or(0)
+    };
+    let mut scenario_types: Vec<String> = item
+        .get("scenario_types")
+        .and_then(|v| v.as_ss().ok())
+        .cloned()
+        .unwrap_or_default();
+    scenario_types.sort();
+    RunSummary {
+        group: text(item, "group"),
+        request_id: text(item, "request_id"),
+        run_uuid: text(item, "run_uuid"),
+        run_tag: text(item, "run_tag"),
+        filed_at: text(item, "filed_at"),
+        cluster_version: text(item, "cluster_version"),
+        major_version: text(item, "major_version"),
+        cloud_infrastructure: text(item, "cloud_infrastructure"),
+        job_status: item
+            .get("job_status")
+            .and_then(|v| v.as_bool().ok())
+            .copied(),
+        scenario_count: number("scenario_count"),
+        scenario_types,
+        document_bytes: number("document_bytes"),
+    }
+}
+
+/// Where a DynamoDB page stopped, as a run position (`pk`, `sk` and the filing time).
+fn position_of_key(key: &HashMap<String, AttributeValue>) -> Option<RunPosition> {
+    let group = text(key, "pk").strip_prefix("GROUP#")?.to_owned();
+    let request_id = text(key, "sk").strip_prefix("RUN#")?.to_owned();
+    let sort = key
+        .get("gsi2sk")
+        .or_else(|| key.get("gsi1sk"))
+        .and_then(|v| v.as_s().ok())?;
+    let filed_at = sort.split_once('#')?.0.to_owned();
+    Some(RunPosition {
+        filed_at,
+        group,
+        request_id,
+    })
 }
 
 fn user_from(item: &HashMap<String, AttributeValue>) -> UserRecord {

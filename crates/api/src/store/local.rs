@@ -17,8 +17,8 @@ use async_trait::async_trait;
 use rusqlite::{Connection, OptionalExtension, params};
 
 use super::{
-    ListEntry, ObjectStore, PutOutcome, RunIndex, RunRecord, StoreError, UploadRequest, UserRecord,
-    UserStore,
+    ListEntry, ObjectStore, PutOutcome, RunIndex, RunPage, RunPosition, RunQuery, RunRecord,
+    RunSummary, StoreError, UploadRequest, UserRecord, UserStore, major_version_of, run_tag_of,
 };
 use crate::signing::{LinkClaims, LinkKind, Signer};
 
@@ -66,6 +66,7 @@ impl LocalStore {
                  name TEXT PRIMARY KEY, role TEXT NOT NULL, groups TEXT NOT NULL,
                  password_hash TEXT NOT NULL);",
         )?;
+        migrate_index(&connection)?;
         let signer = Signer::load_or_create(&data_dir.join("signing.key"))?;
         Ok(LocalStore {
             data_dir: data_dir.to_owned(),
@@ -250,7 +251,10 @@ impl LocalStore {
         let mut db = self.index();
         let tx = db.transaction()?;
         tx.execute(
-            "INSERT OR REPLACE INTO runs VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9)",
+            "INSERT OR REPLACE INTO runs (grp, request_id, run_uuid, filed_at, cluster_version,
+                 cloud_infrastructure, job_status, document_sha256, document_bytes,
+                 major_version, run_tag, scenario_count)
+             VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12)",
             params![
                 run.group,
                 run.request_id,
@@ -260,7 +264,10 @@ impl LocalStore {
                 run.cloud_infrastructure,
                 run.job_status,
                 run.document_sha256,
-                run.document_bytes as i64
+                run.document_bytes as i64,
+                run.major_version,
+                run.run_tag,
+                run.scenarios.len() as i64
             ],
         )?;
         tx.execute(
@@ -300,6 +307,109 @@ impl LocalStore {
             |r| r.get(0),
         )?;
         Ok((runs, scenarios))
+    }
+
+    /// One page of runs matching `query`, newest filed first (ties: group, then request id,
+    /// both descending).
+    pub fn select_runs(&self, query: &RunQuery) -> Result<RunPage, StoreError> {
+        use rusqlite::types::Value;
+        let mut sql = String::from(
+            "SELECT r.grp, r.request_id, r.run_uuid, r.run_tag, r.filed_at, r.cluster_version,
+                    r.major_version, r.cloud_infrastructure, r.job_status, r.scenario_count,
+                    r.document_bytes,
+                    (SELECT group_concat(t, char(10)) FROM (
+                        SELECT DISTINCT scenario_type AS t FROM scenarios s
+                        WHERE s.grp = r.grp AND s.request_id = r.request_id AND s.scenario_type != ''
+                        ORDER BY t))
+             FROM runs r WHERE 1 = 1",
+        );
+        let mut values: Vec<Value> = Vec::new();
+        let mut condition = |sql_part: &str, value: Value| {
+            sql.push_str(sql_part);
+            values.push(value);
+        };
+        if let Some(group) = &query.group {
+            condition(" AND r.grp = ?", Value::Text(group.clone()));
+        }
+        if let Some(t) = &query.scenario_type {
+            condition(
+                " AND EXISTS (SELECT 1 FROM scenarios s WHERE s.grp = r.grp
+                   AND s.request_id = r.request_id AND s.scenario_type = ?)",
+                Value::Text(t.clone()),
+            );
+        }
+        if let Some(v) = &query.major_version {
+            condition(" AND r.major_version = ?", Value::Text(v.clone()));
+        }
+        if let Some(c) = &query.cloud {
+            condition(" AND r.cloud_infrastructure = ?", Value::Text(c.clone()));
+        }
+        if let Some(j) = query.job_status {
+            condition(" AND r.job_status = ?", Value::Integer(i64::from(j)));
+        }
+        if let Some(t) = &query.run_tag {
+            condition(" AND instr(r.run_tag, ?) > 0", Value::Text(t.clone()));
+        }
+        if let Some(since) = &query.since {
+            condition(" AND r.filed_at >= ?", Value::Text(since.clone()));
+        }
+        if let Some(until) = &query.until {
+            condition(" AND r.filed_at <= ?", Value::Text(until.clone()));
+        }
+        if let Some(after) = &query.after {
+            sql.push_str(" AND (r.filed_at, r.grp, r.request_id) < (?, ?, ?)");
+            values.extend([
+                Value::Text(after.filed_at.clone()),
+                Value::Text(after.group.clone()),
+                Value::Text(after.request_id.clone()),
+            ]);
+        }
+        if let Some(groups) = &query.allowed_groups {
+            sql.push_str(" AND r.grp IN (");
+            sql.push_str(&vec!["?"; groups.len()].join(", "));
+            sql.push(')');
+            values.extend(groups.iter().cloned().map(Value::Text));
+            if groups.is_empty() {
+                sql.push_str(" AND 0");
+            }
+        }
+        sql.push_str(" ORDER BY r.filed_at DESC, r.grp DESC, r.request_id DESC LIMIT ?");
+        values.push(Value::Integer(query.limit as i64 + 1));
+
+        let db = self.index();
+        let mut statement = db.prepare_cached(&sql)?;
+        let rows = statement.query_map(rusqlite::params_from_iter(values), |r| {
+            let types: Option<String> = r.get(11)?;
+            Ok(RunSummary {
+                group: r.get(0)?,
+                request_id: r.get(1)?,
+                run_uuid: r.get(2)?,
+                run_tag: r.get(3)?,
+                filed_at: r.get(4)?,
+                cluster_version: r.get(5)?,
+                major_version: r.get(6)?,
+                cloud_infrastructure: r.get(7)?,
+                job_status: r.get(8)?,
+                scenario_count: r.get::<_, i64>(9)?.max(0) as u64,
+                document_bytes: r.get::<_, i64>(10)?.max(0) as u64,
+                scenario_types: types
+                    .map(|t| t.split('\n').map(str::to_owned).collect())
+                    .unwrap_or_default(),
+            })
+        })?;
+        let mut runs: Vec<RunSummary> = rows.collect::<Result<_, _>>()?;
+        let next = (runs.len() > query.limit).then(|| {
+            runs.truncate(query.limit);
+            runs.last().map(|last| RunPosition {
+                filed_at: last.filed_at.clone(),
+                group: last.group.clone(),
+                request_id: last.request_id.clone(),
+            })
+        });
+        Ok(RunPage {
+            runs,
+            next: next.flatten(),
+        })
     }
 
     /// Reads a user.
@@ -353,6 +463,45 @@ impl LocalStore {
         })?;
         Ok(rows.collect::<Result<_, _>>()?)
     }
+}
+
+/// Brings an index written by an older version up to date: the columns and indexes the run
+/// queries need, filled in from what the index already holds.
+fn migrate_index(db: &Connection) -> Result<(), StoreError> {
+    let columns: Vec<String> = db
+        .prepare("SELECT name FROM pragma_table_info('runs')")?
+        .query_map([], |r| r.get(0))?
+        .collect::<Result<_, _>>()?;
+    if !columns.iter().any(|c| c == "major_version") {
+        db.execute_batch(
+            "ALTER TABLE runs ADD COLUMN major_version TEXT NOT NULL DEFAULT '';
+             ALTER TABLE runs ADD COLUMN run_tag TEXT NOT NULL DEFAULT '';
+             ALTER TABLE runs ADD COLUMN scenario_count INTEGER NOT NULL DEFAULT 0;
+             UPDATE runs SET scenario_count = (SELECT COUNT(*) FROM scenarios s
+                 WHERE s.grp = runs.grp AND s.request_id = runs.request_id);",
+        )?;
+        let rows: Vec<(String, String, String, String)> = db
+            .prepare("SELECT grp, request_id, run_uuid, cluster_version FROM runs")?
+            .query_map([], |r| Ok((r.get(0)?, r.get(1)?, r.get(2)?, r.get(3)?)))?
+            .collect::<Result<_, _>>()?;
+        for (group, request_id, run_uuid, cluster_version) in rows {
+            db.execute(
+                "UPDATE runs SET major_version = ?3, run_tag = ?4 WHERE grp = ?1 AND request_id = ?2",
+                params![
+                    group,
+                    request_id,
+                    major_version_of(&cluster_version),
+                    run_tag_of(&request_id, &run_uuid)
+                ],
+            )?;
+        }
+    }
+    db.execute_batch(
+        "CREATE INDEX IF NOT EXISTS runs_by_filing ON runs (filed_at, grp, request_id);
+         CREATE INDEX IF NOT EXISTS runs_by_group_filing ON runs (grp, filed_at, request_id);
+         CREATE INDEX IF NOT EXISTS scenarios_by_run_type ON scenarios (grp, request_id, scenario_type);",
+    )?;
+    Ok(())
 }
 
 /// RFC 3339 UTC with seconds, from a file time.
@@ -461,6 +610,11 @@ impl RunIndex for Embedded {
         let (group, request_id) = (group.to_owned(), request_id.to_owned());
         self.run(move |s| s.count_run(&group, &request_id)).await
     }
+
+    async fn query_runs(&self, query: &RunQuery) -> Result<RunPage, StoreError> {
+        let query = query.clone();
+        self.run(move |s| s.select_runs(&query)).await
+    }
 }
 
 #[async_trait]
@@ -482,5 +636,76 @@ impl UserStore for Embedded {
 
     async fn list_users(&self) -> Result<Vec<UserRecord>, StoreError> {
         self.run(|s| s.read_users()).await
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// An index written before run queries existed gains their columns, filled in from what
+    /// it holds, and its runs are listed.
+    #[test]
+    fn an_older_index_is_migrated_and_queried() {
+        let dir = tempfile::tempdir().expect("temp dir");
+        {
+            let db = Connection::open(dir.path().join("index.sqlite")).expect("db");
+            db.execute_batch(
+                "CREATE TABLE runs (
+                     grp TEXT NOT NULL, request_id TEXT NOT NULL, run_uuid TEXT NOT NULL,
+                     filed_at TEXT NOT NULL, cluster_version TEXT NOT NULL,
+                     cloud_infrastructure TEXT NOT NULL, job_status INTEGER,
+                     document_sha256 TEXT NOT NULL, document_bytes INTEGER NOT NULL,
+                     PRIMARY KEY (grp, request_id));
+                 CREATE TABLE scenarios (
+                     grp TEXT NOT NULL, request_id TEXT NOT NULL, idx INTEGER NOT NULL,
+                     scenario TEXT NOT NULL, scenario_type TEXT NOT NULL, exit_status INTEGER,
+                     start_timestamp REAL, end_timestamp REAL,
+                     PRIMARY KEY (grp, request_id, idx));
+                 INSERT INTO runs VALUES ('perf', '1764000000-abc-nightly', 'abc',
+                     '2026-11-24T16:00:00Z', '4.18.0-0.nightly-2025-03-13', 'AWS', 0, 'x', 10);
+                 INSERT INTO scenarios VALUES ('perf', '1764000000-abc-nightly', 0, 's.yaml',
+                     'node_scenarios', 1, NULL, NULL);
+                 INSERT INTO scenarios VALUES ('perf', '1764000000-abc-nightly', 1, 't.yaml',
+                     'node_scenarios', 0, NULL, NULL);",
+            )
+            .expect("old schema");
+        }
+        let store = LocalStore::open(dir.path()).expect("opens and migrates");
+        let page = store
+            .select_runs(&RunQuery {
+                major_version: Some("4.18".to_owned()),
+                scenario_type: Some("node_scenarios".to_owned()),
+                run_tag: Some("night".to_owned()),
+                limit: 10,
+                ..RunQuery::default()
+            })
+            .expect("query");
+        assert_eq!(page.runs.len(), 1, "{page:?}");
+        let run = &page.runs[0];
+        assert_eq!(run.run_tag, "nightly");
+        assert_eq!(run.major_version, "4.18");
+        assert_eq!(run.scenario_count, 2);
+        assert_eq!(run.scenario_types, ["node_scenarios"]);
+        assert_eq!(run.job_status, Some(false));
+        assert!(page.next.is_none());
+        // Opening again is a no-op.
+        drop(store);
+        LocalStore::open(dir.path()).expect("opens again");
+    }
+
+    #[test]
+    fn major_versions_and_run_tags_are_derived_as_krkn_writes_them() {
+        assert_eq!(
+            major_version_of("4.18.0-0.nightly-2025-03-13-035622"),
+            "4.18"
+        );
+        assert_eq!(major_version_of("v1.31.4"), "v1.31");
+        assert_eq!(major_version_of("4.19"), "4.19");
+        assert_eq!(major_version_of(""), "");
+        assert_eq!(run_tag_of("1764000000-abc-def-my-tag", "abc-def"), "my-tag");
+        assert_eq!(run_tag_of("1764000000-abc-def", "abc-def"), "");
+        assert_eq!(run_tag_of("1764000000-other", "abc-def"), "");
+        assert_eq!(run_tag_of("1764000000-abc", ""), "");
     }
 }

@@ -68,6 +68,135 @@ pub trait RunIndex: Send + Sync {
     async fn index_run(&self, run: &RunRecord) -> Result<(), StoreError>;
     /// Number of run and scenario entries of a run key.
     async fn run_counts(&self, group: &str, request_id: &str) -> Result<(u64, u64), StoreError>;
+    /// One page of runs matching `query`, newest filed first.
+    async fn query_runs(&self, query: &RunQuery) -> Result<RunPage, StoreError>;
+}
+
+/// Which runs to list (`GET /api/v1/runs`). Every filter is optional; all given ones must hold.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct RunQuery {
+    /// Only this group.
+    pub group: Option<String>,
+    /// Only these groups (the caller's access), when not all.
+    pub allowed_groups: Option<Vec<String>>,
+    /// Runs with at least one scenario of this type.
+    pub scenario_type: Option<String>,
+    /// Cluster major version, exactly (`4.18`).
+    pub major_version: Option<String>,
+    /// Cloud platform, exactly (`AWS`).
+    pub cloud: Option<String>,
+    /// Overall outcome.
+    pub job_status: Option<bool>,
+    /// Text the run tag contains.
+    pub run_tag: Option<String>,
+    /// Filed at or after (RFC 3339, seconds, `Z`).
+    pub since: Option<String>,
+    /// Filed at or before (RFC 3339, seconds, `Z`).
+    pub until: Option<String>,
+    /// Runs per page.
+    pub limit: usize,
+    /// Continue after this run (from the previous page's cursor).
+    pub after: Option<RunPosition>,
+}
+
+/// Where a page of runs ended: the last run's filing time and key.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, serde::Deserialize)]
+pub struct RunPosition {
+    /// `filed_at` of the run.
+    pub filed_at: String,
+    /// Its group.
+    pub group: String,
+    /// Its request id.
+    pub request_id: String,
+}
+
+/// A run as listed: what its index entry says.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct RunSummary {
+    /// Group of the run.
+    pub group: String,
+    /// Request id of the run.
+    pub request_id: String,
+    /// krkn's run uuid.
+    pub run_uuid: String,
+    /// The run tag krkn appended to the request id (empty when none).
+    pub run_tag: String,
+    /// When it was filed, RFC 3339.
+    pub filed_at: String,
+    /// Cluster version.
+    pub cluster_version: String,
+    /// Cluster major version (`4.18`).
+    pub major_version: String,
+    /// Cloud platform.
+    pub cloud_infrastructure: String,
+    /// Overall outcome, when the document said.
+    pub job_status: Option<bool>,
+    /// Number of scenarios.
+    pub scenario_count: u64,
+    /// Distinct scenario types, sorted.
+    pub scenario_types: Vec<String>,
+    /// Size of the stored document.
+    pub document_bytes: u64,
+}
+
+/// One page of runs and where the next one starts.
+#[derive(Debug, Clone, PartialEq, Default)]
+pub struct RunPage {
+    /// The runs, newest filed first.
+    pub runs: Vec<RunSummary>,
+    /// Set when more runs may follow.
+    pub next: Option<RunPosition>,
+}
+
+impl RunQuery {
+    /// True when `run` passes every filter but the group and time ones (which the backends
+    /// apply through their keys); the reference the backends' own filtering must agree with.
+    pub fn accepts(&self, run: &RunSummary) -> bool {
+        self.scenario_type
+            .as_ref()
+            .is_none_or(|t| run.scenario_types.iter().any(|x| x == t))
+            && self
+                .major_version
+                .as_ref()
+                .is_none_or(|v| &run.major_version == v)
+            && self
+                .cloud
+                .as_ref()
+                .is_none_or(|c| &run.cloud_infrastructure == c)
+            && self.job_status.is_none_or(|j| run.job_status == Some(j))
+            && self
+                .run_tag
+                .as_ref()
+                .is_none_or(|t| run.run_tag.contains(t.as_str()))
+    }
+}
+
+/// The major version of a cluster version: its first two numbers (`4.18.3` → `4.18`).
+pub fn major_version_of(cluster_version: &str) -> String {
+    let mut parts = cluster_version.trim().splitn(3, '.');
+    match (parts.next(), parts.next()) {
+        (Some(major), Some(minor)) if !major.is_empty() && !minor.is_empty() => {
+            let minor: String = minor.chars().take_while(char::is_ascii_digit).collect();
+            if minor.is_empty() {
+                major.to_owned()
+            } else {
+                format!("{major}.{minor}")
+            }
+        }
+        _ => cluster_version.trim().to_owned(),
+    }
+}
+
+/// The run tag of a krkn request id (`<unix>-<run_uuid>-<tag>` → `<tag>`), empty when none.
+pub fn run_tag_of(request_id: &str, run_uuid: &str) -> String {
+    if run_uuid.is_empty() {
+        return String::new();
+    }
+    request_id
+        .find(run_uuid)
+        .and_then(|at| request_id[at + run_uuid.len()..].strip_prefix('-'))
+        .unwrap_or_default()
+        .to_owned()
 }
 
 /// Users with their role, groups and password hash.
@@ -188,6 +317,10 @@ pub struct RunRecord {
     pub filed_at: String,
     /// Cluster version from the document.
     pub cluster_version: String,
+    /// Cluster major version from the document (else from the cluster version).
+    pub major_version: String,
+    /// The run tag at the end of the request id.
+    pub run_tag: String,
     /// Cloud platform from the document.
     pub cloud_infrastructure: String,
     /// Overall outcome from the document.
@@ -198,6 +331,21 @@ pub struct RunRecord {
     pub document_bytes: u64,
     /// One entry per scenario.
     pub scenarios: Vec<ScenarioRecord>,
+}
+
+impl RunRecord {
+    /// Distinct scenario types, sorted.
+    pub fn scenario_types(&self) -> Vec<String> {
+        let mut types: Vec<String> = self
+            .scenarios
+            .iter()
+            .map(|s| s.scenario_type.clone())
+            .filter(|t| !t.is_empty())
+            .collect();
+        types.sort();
+        types.dedup();
+        types
+    }
 }
 
 /// The index entry of one scenario of a run.

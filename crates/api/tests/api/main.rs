@@ -29,5 +29,6 @@ mod helpers;
 mod malformed;
 mod navigate;
 mod protocol;
+mod runs;
 mod telemetry;
 mod users;
