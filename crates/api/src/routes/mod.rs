@@ -56,6 +56,7 @@ pub fn router(state: AppState) -> Router {
         .route("/", get(files::root))
         .route("/healthz", get(|| async { "ok\n" }))
         .route("/api/v1/runs", get(runs::list_runs))
+        .route("/api/v1/runs/{group}/{request_id}", get(runs::get_run))
         .route("/telemetry", post(telemetry::post_telemetry))
         .route("/presigned-url", get(artifacts::presigned_url))
         .route("/download-url/{*path}", get(artifacts::download_url))

@@ -1,3 +1,6 @@
+//! `GET /api/v1/runs/{group}/{request_id}`: one run at a glance (its document, its files with
+//! download links, whether its Prometheus backup is complete).
+//!
 //! `GET /api/v1/runs`: finding runs by what they were (group, scenario type, cluster major
 //! version, cloud, outcome, run tag, filing time), newest filed first, a page at a time.
 //!
@@ -8,12 +11,15 @@
 use std::collections::HashMap;
 
 use axum::Json;
-use axum::extract::{Query, State};
+use std::time::Duration;
+
+use axum::extract::{Path, Query, State};
 use axum::http::HeaderMap;
 use base64::Engine;
-use krkn_telemetry_model::keys::validate_segment;
+use krkn_telemetry_model::keys::{ArtifactKind, RunKey, validate_segment};
 use serde::Serialize;
 
+use super::artifacts::base_url;
 use super::{AppState, rfc3339};
 use crate::error::ApiError;
 use crate::store::{RunPosition, RunQuery, RunSummary};
@@ -81,6 +87,154 @@ pub async fn list_runs(
         runs,
         next_cursor: page.next.as_ref().map(encode_cursor),
     }))
+}
+
+/// Files one run page lists at most (a krkn run has a handful; parts of a large backup, tens).
+const MAX_RUN_FILES: usize = 10_000;
+
+/// One file of a run, with a link to fetch it.
+#[derive(Debug, Serialize)]
+pub struct RunFile {
+    name: String,
+    #[serde(flatten)]
+    kind: ArtifactKind,
+    size: u64,
+    modified: String,
+    download_link: String,
+}
+
+/// Whether a run's Prometheus backup is all there.
+#[derive(Debug, Serialize, PartialEq, Eq)]
+pub struct BackupState {
+    /// A `prometheus-manifest.json` is stored (the collector writes it last).
+    manifest: bool,
+    /// Every part the manifest names is stored with its size (`null` without a manifest:
+    /// krkn-lib writes none, so completeness cannot be told).
+    complete: Option<bool>,
+    /// `prometheus-NN.tar` parts stored.
+    parts_stored: usize,
+    /// Parts the manifest names.
+    parts_expected: Option<usize>,
+    /// Parts the manifest names that are missing or of another size.
+    missing_or_wrong_size: Vec<String>,
+    /// Bytes of the tar stream the manifest announces.
+    total_bytes: Option<u64>,
+}
+
+/// `GET /api/v1/runs/{group}/{request_id}`.
+#[derive(Debug, Serialize)]
+pub struct RunDetail {
+    group: String,
+    request_id: String,
+    /// The stored telemetry document, as filed.
+    document: serde_json::Value,
+    files: Vec<RunFile>,
+    /// `null` when the run has no Prometheus backup.
+    prometheus_backup: Option<BackupState>,
+    files_url: String,
+}
+
+/// `GET /api/v1/runs/{group}/{request_id}`
+pub async fn get_run(
+    State(state): State<AppState>,
+    Path((group, request_id)): Path<(String, String)>,
+    headers: HeaderMap,
+) -> Result<Json<RunDetail>, ApiError> {
+    let user = state.auth.authenticate(&headers).await?;
+    let key = RunKey::new(&group, &request_id)?;
+    user.require_read(Some(key.group()))?;
+    let objects = &state.backend.objects;
+    let stored = objects
+        .get(&key.telemetry_key())
+        .await?
+        .ok_or_else(|| ApiError::NotFound(key.telemetry_key()))?;
+    let document = serde_json::from_slice(&stored)
+        .map_err(|e| ApiError::BadRequest(format!("the stored document is not JSON: {e}")))?;
+    let entries = objects.list(&key.prefix(), None, MAX_RUN_FILES).await?;
+    let ttl = Duration::from_secs(state.config.link_expiration_secs);
+    let base = format!("{}/", base_url(&state, &headers));
+    let mut files = Vec::new();
+    let mut manifest = None;
+    for entry in entries.into_iter().filter(|e| e.kind == "file") {
+        let object_key = format!("{}{}", key.prefix(), entry.path);
+        let kind = ArtifactKind::of(&entry.path);
+        if kind == ArtifactKind::PrometheusManifest {
+            manifest = objects.get(&object_key).await?;
+        }
+        files.push(RunFile {
+            download_link: objects.download_link(&object_key, ttl, &base).await?,
+            name: entry.path,
+            kind,
+            size: entry.size,
+            modified: entry.modified,
+        });
+    }
+    let prometheus_backup = backup_state(&files, manifest.as_deref());
+    Ok(Json(RunDetail {
+        files_url: format!("/files/{}/{}/", key.group(), key.request_id()),
+        group: key.group().to_owned(),
+        request_id: key.request_id().to_owned(),
+        document,
+        files,
+        prometheus_backup,
+    }))
+}
+
+/// What the stored parts and the manifest (when any) say of the backup.
+fn backup_state(files: &[RunFile], manifest: Option<&[u8]>) -> Option<BackupState> {
+    let parts: HashMap<&str, u64> = files
+        .iter()
+        .filter(|f| matches!(f.kind, ArtifactKind::PrometheusPart { .. }))
+        .map(|f| (f.name.as_str(), f.size))
+        .collect();
+    if parts.is_empty() && manifest.is_none() {
+        return None;
+    }
+    #[derive(serde::Deserialize)]
+    struct Part {
+        name: String,
+        size: u64,
+    }
+    #[derive(serde::Deserialize)]
+    struct Manifest {
+        parts: Vec<Part>,
+        total_bytes: Option<u64>,
+    }
+    let Some(bytes) = manifest else {
+        return Some(BackupState {
+            manifest: false,
+            complete: None,
+            parts_stored: parts.len(),
+            parts_expected: None,
+            missing_or_wrong_size: Vec::new(),
+            total_bytes: None,
+        });
+    };
+    // A manifest that cannot be read vouches for nothing.
+    let Ok(manifest) = serde_json::from_slice::<Manifest>(bytes) else {
+        return Some(BackupState {
+            manifest: true,
+            complete: Some(false),
+            parts_stored: parts.len(),
+            parts_expected: None,
+            missing_or_wrong_size: vec!["prometheus-manifest.json (unreadable)".to_owned()],
+            total_bytes: None,
+        });
+    };
+    let missing: Vec<String> = manifest
+        .parts
+        .iter()
+        .filter(|p| parts.get(p.name.as_str()) != Some(&p.size))
+        .map(|p| p.name.clone())
+        .collect();
+    Some(BackupState {
+        manifest: true,
+        complete: Some(missing.is_empty()),
+        parts_stored: parts.len(),
+        parts_expected: Some(manifest.parts.len()),
+        missing_or_wrong_size: missing,
+        total_bytes: manifest.total_bytes,
+    })
 }
 
 /// Reads and checks the query parameters; every mistake is a 400 naming the parameter.

@@ -338,3 +338,137 @@ on_both_backends!(
     readers_see_only_their_groups,
     bad_queries_are_refused_with_the_reason,
 );
+
+/// Fetches a download link: through the router for the embedded store's own links, over HTTP
+/// for S3's (moto).
+async fn fetch(app: &TestApp, link: &str) -> Vec<u8> {
+    if link.contains("/download/") && !link.contains("X-Amz-") {
+        let path = &link[link.find("/download/").expect("download path")..];
+        let reply = app.get("reader", path).await;
+        assert_eq!(reply.status, StatusCode::OK, "{link}: {}", reply.body);
+        return reply.body.into_bytes();
+    }
+    let response = reqwest::get(link).await.expect("link answers");
+    assert_eq!(response.status().as_u16(), 200, "{link}");
+    response.bytes().await.expect("body").to_vec()
+}
+
+async fn a_run_page_shows_document_files_and_backup_completeness(kind: Kind) {
+    let app = spawn(kind).await;
+    file_all(&app).await;
+    let id = request_id(0, &SPECS[0]);
+    let objects = &app.backend.objects;
+    let part0 = b"first slice of the tar stream".to_vec();
+    let part1 = b"second".to_vec();
+    for (name, bytes) in [("prometheus-00.tar", &part0), ("prometheus-01.tar", &part1)] {
+        objects
+            .put_if_absent(&format!("default/{id}/{name}"), bytes.clone())
+            .await
+            .expect("stored");
+    }
+    let manifest = |parts: &[(&str, usize)]| {
+        let parts: Vec<Value> = parts
+            .iter()
+            .map(|(name, size)| serde_json::json!({"name": name, "size": size, "sha256": "00"}))
+            .collect();
+        serde_json::to_vec(
+            &serde_json::json!({"kind": "prometheus-backup", "version": 1,
+            "parts": parts, "total_bytes": 35}),
+        )
+        .expect("JSON")
+    };
+    objects
+        .put_if_absent(
+            &format!("default/{id}/prometheus-manifest.json"),
+            manifest(&[
+                ("prometheus-00.tar", part0.len()),
+                ("prometheus-01.tar", part1.len()),
+            ]),
+        )
+        .await
+        .expect("stored");
+
+    let reply = app
+        .get("reader", &format!("/api/v1/runs/default/{id}"))
+        .await;
+    assert_eq!(reply.status, StatusCode::OK, "{}", reply.body);
+    let page: Value = serde_json::from_str(&reply.body).expect("JSON");
+    assert_eq!(page["document"]["run_uuid"], uuid_of(0));
+    assert_eq!(page["document"]["cloud_infrastructure"], "GCP");
+    let files = page["files"].as_array().expect("files");
+    let names: Vec<&str> = files
+        .iter()
+        .map(|f| f["name"].as_str().expect("name"))
+        .collect();
+    assert_eq!(
+        names,
+        [
+            "prometheus-00.tar",
+            "prometheus-01.tar",
+            "prometheus-manifest.json",
+            "telemetry.json"
+        ]
+    );
+    assert_eq!(files[1]["kind"], "prometheus_part");
+    assert_eq!(files[1]["part"], 1);
+    assert_eq!(files[1]["size"], part1.len());
+    assert_eq!(files[3]["kind"], "telemetry");
+    let backup = &page["prometheus_backup"];
+    assert_eq!(backup["complete"], true, "{backup}");
+    assert_eq!(backup["parts_stored"], 2);
+    assert_eq!(backup["parts_expected"], 2);
+    assert_eq!(backup["total_bytes"], 35);
+    let link = files[0]["download_link"].as_str().expect("link");
+    assert_eq!(
+        fetch(&app, link).await,
+        part0,
+        "the download link serves the part"
+    );
+
+    // Another run whose manifest names a part that never arrived.
+    let other = request_id(6, &SPECS[6]);
+    objects
+        .put_if_absent(&format!("default/{other}/prometheus-00.tar"), part0.clone())
+        .await
+        .expect("stored");
+    objects
+        .put_if_absent(
+            &format!("default/{other}/prometheus-manifest.json"),
+            manifest(&[("prometheus-00.tar", part0.len()), ("prometheus-01.tar", 6)]),
+        )
+        .await
+        .expect("stored");
+    let page: Value = serde_json::from_str(
+        &app.get("reader", &format!("/api/v1/runs/default/{other}"))
+            .await
+            .body,
+    )
+    .expect("JSON");
+    assert_eq!(page["prometheus_backup"]["complete"], false);
+    assert_eq!(
+        page["prometheus_backup"]["missing_or_wrong_size"],
+        serde_json::json!(["prometheus-01.tar"])
+    );
+    // A run without a backup says so with null.
+    let plain = request_id(2, &SPECS[2]);
+    let page: Value = serde_json::from_str(
+        &app.get("reader", &format!("/api/v1/runs/default/{plain}"))
+            .await
+            .body,
+    )
+    .expect("JSON");
+    assert!(page["prometheus_backup"].is_null(), "{page}");
+
+    let reply = app
+        .get("reader", "/api/v1/runs/default/1764000000-missing")
+        .await;
+    assert_eq!(reply.status, StatusCode::NOT_FOUND, "{}", reply.body);
+    let reply = app.get("reader", "/api/v1/runs/default/..").await;
+    assert_eq!(reply.status, StatusCode::BAD_REQUEST, "{}", reply.body);
+    let reply = app
+        .get("uploader", &format!("/api/v1/runs/default/{id}"))
+        .await;
+    assert_eq!(reply.status, StatusCode::FORBIDDEN, "{}", reply.body);
+}
+
+on_both_backends!(a_run_page_shows_document_files_and_backup_completeness);
