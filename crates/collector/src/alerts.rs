@@ -76,16 +76,17 @@ pub struct Prometheus {
     http: reqwest::Client,
 }
 
+/// Prometheus's answer envelope: `{"status": "success", "data": …}` or an `error`.
 #[derive(Debug, Deserialize)]
-struct ApiAnswer {
+struct Envelope<T> {
     status: String,
-    #[serde(default)]
-    data: Option<ApiData>,
+    #[serde(default = "Option::default")]
+    data: Option<T>,
     #[serde(default)]
     error: Option<String>,
 }
 
-#[derive(Debug, Deserialize)]
+#[derive(Debug, Default, Deserialize)]
 struct ApiData {
     #[serde(default)]
     result: Vec<Series>,
@@ -148,30 +149,38 @@ impl Prometheus {
         Ok((url, status, body))
     }
 
-    async fn series(
+    /// `GET` of an API path; the `data` of Prometheus's answer envelope (its default when
+    /// absent), or an error with Prometheus's own text.
+    pub async fn data<T: serde::de::DeserializeOwned + Default>(
         &self,
         path: &str,
         params: &[(&str, String)],
-    ) -> Result<Vec<Series>, PrometheusError> {
+    ) -> Result<T, PrometheusError> {
         let (url, status, body) = self.get(path, params).await?;
-        match serde_json::from_slice::<ApiAnswer>(&body) {
-            Ok(answer) if answer.status == "success" => {
-                Ok(answer.data.map(|d| d.result).unwrap_or_default())
-            }
+        match serde_json::from_slice::<Envelope<T>>(&body) {
+            Ok(answer) if answer.status == "success" => Ok(answer.data.unwrap_or_default()),
             Ok(answer) => Err(PrometheusError::Answer {
                 url,
                 status,
                 message: answer.error.unwrap_or_else(|| "no error text".into()),
             }),
-            Err(_) => Err(PrometheusError::Answer {
+            Err(e) => Err(PrometheusError::Answer {
                 url,
                 status,
                 message: format!(
-                    "not a Prometheus API answer: {}",
+                    "not a Prometheus API answer ({e}): {}",
                     String::from_utf8_lossy(&body[..body.len().min(200)])
                 ),
             }),
         }
+    }
+
+    async fn series(
+        &self,
+        path: &str,
+        params: &[(&str, String)],
+    ) -> Result<Vec<Series>, PrometheusError> {
+        Ok(self.data::<ApiData>(path, params).await?.result)
     }
 
     /// Series of `query` with a sample anywhere in `[start, end]` (unix seconds).

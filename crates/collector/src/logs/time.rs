@@ -98,6 +98,19 @@ impl<'a> Cursor<'a> {
         Some((h, m, s))
     }
 
+    /// The clock, an optional zone (else `default_zone`), then nothing: the unix second of
+    /// that time on `(year, month, day)`.
+    fn time_of_day(
+        &mut self,
+        (year, month, day): (i32, u32, u32),
+        default_zone: FixedOffset,
+    ) -> Option<i64> {
+        let clock = self.clock()?;
+        let zone = self.zone(default_zone)?;
+        self.rest_is_blank().then_some(())?;
+        seconds(zone, year, month, day, clock)
+    }
+
     /// `Z`, `±HH:MM`, `±HHMM`, `±HH`, ` UTC`, or nothing.
     fn zone(&mut self, default: FixedOffset) -> Option<FixedOffset> {
         let save = self.at;
@@ -169,10 +182,7 @@ fn iso_or_slashes(text: &[u8], context: &TimeContext) -> Option<i64> {
     if c.one_of(b"Tt").is_none() && c.skip_spaces() == 0 {
         return None;
     }
-    let clock = c.clock()?;
-    let zone = c.zone(context.zone)?;
-    c.rest_is_blank().then_some(())?;
-    seconds(zone, year, month, day, clock)
+    c.time_of_day((year, month, day), context.zone)
 }
 
 /// `MM/DD/YY hh:mm:ss` (what krkn's `kinit` pattern captures) or `MM/DD/YYYY …`. dateutil reads
@@ -210,10 +220,7 @@ fn month_day_year(text: &[u8], context: &TimeContext) -> Option<i64> {
     if c.skip_spaces() == 0 {
         return None;
     }
-    let clock = c.clock()?;
-    let zone = c.zone(context.zone)?;
-    c.rest_is_blank().then_some(())?;
-    seconds(zone, year, month, day, clock)
+    c.time_of_day((year, month, day), context.zone)
 }
 
 fn syslog(text: &[u8], context: &TimeContext) -> Option<i64> {
@@ -227,10 +234,7 @@ fn syslog(text: &[u8], context: &TimeContext) -> Option<i64> {
     if c.skip_spaces() == 0 {
         return None;
     }
-    let clock = c.clock()?;
-    let zone = c.zone(context.zone)?;
-    c.rest_is_blank().then_some(())?;
-    seconds(zone, context.year, month, day, clock)
+    c.time_of_day((context.year, month, day), context.zone)
 }
 
 fn klog(text: &[u8], context: &TimeContext) -> Option<i64> {

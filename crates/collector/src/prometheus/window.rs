@@ -60,25 +60,7 @@ pub struct WindowReport {
     pub bytes: u64,
 }
 
-#[derive(Debug, Deserialize)]
-struct NamesAnswer {
-    status: String,
-    #[serde(default)]
-    data: Vec<String>,
-    #[serde(default)]
-    error: Option<String>,
-}
-
-#[derive(Debug, Deserialize)]
-struct MatrixAnswer {
-    status: String,
-    #[serde(default)]
-    data: Option<MatrixData>,
-    #[serde(default)]
-    error: Option<String>,
-}
-
-#[derive(Debug, Deserialize)]
+#[derive(Debug, Default, Deserialize)]
 struct MatrixData {
     #[serde(default)]
     result: Vec<MatrixSeries>,
@@ -195,22 +177,9 @@ async fn names(
     end: i64,
 ) -> Result<Vec<String>, PrometheusError> {
     let params = [("start", start.to_string()), ("end", end.to_string())];
-    let (url, status, body) = prometheus
-        .get("/api/v1/label/__name__/values", &params)
-        .await?;
-    match serde_json::from_slice::<NamesAnswer>(&body) {
-        Ok(answer) if answer.status == "success" => Ok(answer.data),
-        Ok(answer) => Err(PrometheusError::Answer {
-            url,
-            status,
-            message: answer.error.unwrap_or_default(),
-        }),
-        Err(e) => Err(PrometheusError::Answer {
-            url,
-            status,
-            message: format!("not a label values answer: {e}"),
-        }),
-    }
+    prometheus
+        .data("/api/v1/label/__name__/values", &params)
+        .await
 }
 
 async fn raw_samples(
@@ -225,24 +194,12 @@ async fn raw_samples(
         (end - start + 1).max(1)
     );
     let params = [("query", selector), ("time", end.to_string())];
-    let (url, status, body) = prometheus.get("/api/v1/query", &params).await?;
-    match serde_json::from_slice::<MatrixAnswer>(&body) {
-        Ok(answer) if answer.status == "success" => {
-            let mut result = answer.data.map(|d| d.result).unwrap_or_default();
-            result.sort_by(|a, b| a.metric.cmp(&b.metric));
-            Ok(result)
-        }
-        Ok(answer) => Err(PrometheusError::Answer {
-            url,
-            status,
-            message: answer.error.unwrap_or_default(),
-        }),
-        Err(e) => Err(PrometheusError::Answer {
-            url,
-            status,
-            message: format!("not a matrix answer: {e}"),
-        }),
-    }
+    let mut result = prometheus
+        .data::<MatrixData>("/api/v1/query", &params)
+        .await?
+        .result;
+    result.sort_by(|a, b| a.metric.cmp(&b.metric));
+    Ok(result)
 }
 
 /// Reads `[start, end]` from Prometheus, writes the gzip parts into `dir`, uploads them to

@@ -267,73 +267,43 @@ fn logs_are_archived_and_uploaded_as_krkn_names_them() {
 fn bad_windows_patterns_and_missing_upload_settings_are_refused() {
     let dir = must_gather();
     let dir = dir.to_str().expect("utf-8");
-    let out = cli(
-        &[
+    let output = ["--output-dir", "/tmp/x"];
+    let two_groups = ["--pattern", "(a)(b)"];
+    // (window, extra arguments, what stderr must say)
+    let cases: [(&str, &str, &[&str], &[&str]); 3] = [
+        (
+            "20",
+            "10",
+            &[&two_groups[..], &output].concat(),
+            &["--end: (10) is before --start (20)"],
+        ),
+        (
+            "10",
+            "20",
+            &[&two_groups[..], &output].concat(),
+            &["exactly one capture group"],
+        ),
+        ("10", "20", &[], &["--request-id", "telemetry.api_url"]),
+    ];
+    for (start, end, extra, says) in cases {
+        let mut args = vec![
             "logs",
             "--must-gather-dir",
             dir,
             "--start",
-            "20",
+            start,
             "--end",
-            "10",
-            "--pattern",
-            "(a)(b)",
-            "--output-dir",
-            "/tmp/x",
-        ],
-        None,
-        &[],
-    );
-    assert_eq!(out.status.code(), Some(2));
-    assert!(
-        text(&out.stderr).contains("--end: (10) is before --start (20)"),
-        "{}",
-        text(&out.stderr)
-    );
-
-    let out = cli(
-        &[
-            "logs",
-            "--must-gather-dir",
-            dir,
-            "--start",
-            "10",
-            "--end",
-            "20",
-            "--pattern",
-            "(a)(b)",
-            "--output-dir",
-            "/tmp/x",
-        ],
-        None,
-        &[],
-    );
-    assert_eq!(out.status.code(), Some(2));
-    assert!(
-        text(&out.stderr).contains("exactly one capture group"),
-        "{}",
-        text(&out.stderr)
-    );
-
-    let out = cli(
-        &[
-            "logs",
-            "--must-gather-dir",
-            dir,
-            "--start",
-            "10",
-            "--end",
-            "20",
-        ],
-        None,
-        &[],
-    );
-    assert_eq!(out.status.code(), Some(2));
-    let stderr = text(&out.stderr);
-    assert!(
-        stderr.contains("--request-id") && stderr.contains("telemetry.api_url"),
-        "{stderr}"
-    );
+            end,
+        ];
+        args.extend_from_slice(extra);
+        let out = cli(&args, None, &[]);
+        assert_eq!(out.status.code(), Some(2), "{args:?}");
+        let stderr = text(&out.stderr);
+        assert!(
+            says.iter().all(|s| stderr.contains(s)),
+            "{args:?}: {stderr}"
+        );
+    }
 }
 
 /// The must-gather sample's two containers, as pods of a fake cluster whose `pods/log`
