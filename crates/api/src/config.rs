@@ -15,6 +15,10 @@ pub struct ApiConfig {
     /// Base URL put in front of links (`KRKN_TELEMETRY_PUBLIC_URL`); when unset, links are
     /// built from the request's `Host` and `X-Forwarded-Proto`.
     pub public_url: Option<String>,
+    /// Bytes after which a scenario export ends at the next run boundary and hands out a
+    /// cursor (`KRKN_TELEMETRY_EXPORT_MAX_BYTES`; unset or 0: no limit; the Lambda defaults
+    /// to 5 MiB because API Gateway refuses responses over 6 MB).
+    pub export_max_bytes: Option<u64>,
 }
 
 impl Default for ApiConfig {
@@ -24,6 +28,7 @@ impl Default for ApiConfig {
             max_upload_bytes: 5 * 1024 * 1024 * 1024,
             link_expiration_secs: 3600,
             public_url: None,
+            export_max_bytes: None,
         }
     }
 }
@@ -57,6 +62,14 @@ impl ApiConfig {
                         "S3_LINK_EXPIRATION must be seconds from 1 to 604800, found {value:?}"
                     )
                 })?;
+        }
+        if let Ok(value) = std::env::var("KRKN_TELEMETRY_EXPORT_MAX_BYTES") {
+            let bytes: u64 = value.trim().parse().map_err(|_| {
+                anyhow::anyhow!(
+                    "KRKN_TELEMETRY_EXPORT_MAX_BYTES must be a number of bytes, found {value:?}"
+                )
+            })?;
+            config.export_max_bytes = (bytes > 0).then_some(bytes);
         }
         if let Ok(value) = std::env::var("KRKN_TELEMETRY_PUBLIC_URL") {
             let trimmed = value.trim().trim_end_matches('/');

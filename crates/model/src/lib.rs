@@ -17,6 +17,7 @@
 //! - [`keys`]: [`RunKey`] and [`ArtifactName`], the only way a name becomes a storage key.
 //! - [`config`]: the `telemetry` section of krkn's `config.yaml`.
 //! - [`schema`]: JSON Schemas generated from the types.
+//! - [`export`]: the flat one-row-per-scenario view for datasets, and its documented columns.
 //! - [`samples`]: synthetic documents for benchmarks and load tests.
 //!
 //! ```
@@ -32,6 +33,7 @@
 pub mod alerts;
 pub mod cluster;
 pub mod config;
+pub mod export;
 pub mod field;
 pub mod keys;
 pub mod parameters;

@@ -15,6 +15,9 @@ use lambda_http::{Error, Request, service_fn};
 // back to the OS when it is freed, mimalloc kept it (idle RSS 39 MiB against 16 MiB measured),
 // and the server's throughput did not depend on the allocator (BENCHMARKS.md).
 
+/// The scenario export budget of a Lambda response unless configured.
+const LAMBDA_EXPORT_MAX_BYTES: u64 = 5 * 1024 * 1024;
+
 #[tokio::main]
 async fn main() -> Result<(), Error> {
     tracing_subscriber::fmt()
@@ -24,7 +27,11 @@ async fn main() -> Result<(), Error> {
         .without_time()
         .with_ansi(false)
         .init();
-    let config = ApiConfig::from_env()?;
+    let mut config = ApiConfig::from_env()?;
+    if std::env::var_os("KRKN_TELEMETRY_EXPORT_MAX_BYTES").is_none() {
+        // API Gateway refuses a response over 6 MB; exports continue by cursor instead.
+        config.export_max_bytes = Some(LAMBDA_EXPORT_MAX_BYTES);
+    }
     let backend = if std::env::var_os("BUCKET_NAME").is_some() {
         Backend::aws(Arc::new(AwsStore::connect(&AwsSettings::from_env()?).await))
     } else {

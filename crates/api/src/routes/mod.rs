@@ -5,6 +5,7 @@ mod artifacts;
 mod files;
 mod navigate;
 pub mod runs;
+mod scenarios;
 mod telemetry;
 
 use std::sync::Arc;
@@ -57,6 +58,7 @@ pub fn router(state: AppState) -> Router {
         .route("/healthz", get(|| async { "ok\n" }))
         .route("/api/v1/runs", get(runs::list_runs))
         .route("/api/v1/runs/{group}/{request_id}", get(runs::get_run))
+        .route("/api/v1/scenarios", get(scenarios::export_scenarios))
         .route("/telemetry", post(telemetry::post_telemetry))
         .route("/presigned-url", get(artifacts::presigned_url))
         .route("/download-url/{*path}", get(artifacts::download_url))

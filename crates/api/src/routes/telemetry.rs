@@ -9,7 +9,7 @@ use std::collections::HashMap;
 use axum::body::Bytes;
 use axum::extract::{Query, State};
 use axum::http::{HeaderMap, StatusCode, header};
-use krkn_telemetry_model::{ChaosRunTelemetry, RunKey};
+use krkn_telemetry_model::{ChaosRunTelemetry, RunKey, export};
 use sha2::{Digest, Sha256};
 
 use super::{AppState, required_param};
@@ -87,22 +87,26 @@ fn prepare(body: &[u8]) -> Result<ChaosRunTelemetry, ApiError> {
     Ok(document)
 }
 
-fn run_record(key: &RunKey, document: &ChaosRunTelemetry, stored: &[u8]) -> RunRecord {
+/// The index entries of a filed document.
+pub(crate) fn run_record(key: &RunKey, document: &ChaosRunTelemetry, stored: &[u8]) -> RunRecord {
     let text =
         |field: &krkn_telemetry_model::Field<String>| field.get().cloned().unwrap_or_default();
+    let rows = export::scenario_rows(document);
     let scenarios = document
         .scenarios
         .get()
         .map(|list| {
             list.iter()
+                .zip(&rows)
                 .enumerate()
-                .map(|(index, s)| ScenarioRecord {
+                .map(|(index, (s, row))| ScenarioRecord {
                     index: index as u32,
                     scenario: text(&s.scenario),
                     scenario_type: text(&s.scenario_type),
                     exit_status: s.exit_status.get().copied(),
                     start_timestamp: s.start_timestamp.get().and_then(|n| n.as_f64()),
                     end_timestamp: s.end_timestamp.get().and_then(|n| n.as_f64()),
+                    export_row: serde_json::to_string(row).unwrap_or_default(),
                 })
                 .collect()
         })

@@ -19,6 +19,8 @@ use aws_sdk_dynamodb::types::{
 use aws_sdk_s3::presigning::PresigningConfig;
 use aws_sdk_s3::primitives::ByteStream;
 use base64::Engine;
+use futures_util::StreamExt;
+use krkn_telemetry_model::export::EXPORT_VERSION;
 
 use super::{
     ListEntry, ObjectStore, PutOutcome, RunIndex, RunPage, RunPosition, RunQuery, RunRecord,
@@ -437,6 +439,45 @@ impl ObjectStore for AwsStore {
     }
 }
 
+impl AwsStore {
+    /// The export rows of one run's scenario items, `None` when one lacks a current row.
+    async fn run_export_rows(&self, run: &RunSummary) -> Result<Option<Vec<String>>, StoreError> {
+        let pk = format!("GROUP#{}", run.group);
+        let mut rows = Vec::new();
+        let mut start: Option<HashMap<String, AttributeValue>> = None;
+        loop {
+            let page = self
+                .dynamo
+                .query()
+                .table_name(&self.table)
+                .key_condition_expression("pk = :pk AND begins_with(sk, :prefix)")
+                .expression_attribute_values(":pk", s(&pk))
+                .expression_attribute_values(
+                    ":prefix",
+                    s(format!("RUN#{}#SCENARIO#", run.request_id)),
+                )
+                .projection_expression("export_version, export_row")
+                .set_exclusive_start_key(start)
+                .send()
+                .await
+                .map_err(|e| remote("DynamoDB Query", explain(e)))?;
+            for item in page.items() {
+                let current = matches!(item.get("export_version"),
+                    Some(AttributeValue::N(v)) if v == &EXPORT_VERSION.to_string());
+                match item.get("export_row") {
+                    Some(AttributeValue::S(row)) if current => rows.push(row.clone()),
+                    _ => return Ok(None),
+                }
+            }
+            start = page.last_evaluated_key;
+            if start.is_none() {
+                break;
+            }
+        }
+        Ok((rows.len() as u64 == run.scenario_count).then_some(rows))
+    }
+}
+
 #[async_trait]
 impl RunIndex for AwsStore {
     async fn index_run(&self, run: &RunRecord) -> Result<(), StoreError> {
@@ -455,6 +496,11 @@ impl RunIndex for AwsStore {
                     ),
                     ("scenario".to_owned(), s(&scenario.scenario)),
                     ("scenario_type".to_owned(), s(&scenario.scenario_type)),
+                    (
+                        "export_version".to_owned(),
+                        AttributeValue::N(EXPORT_VERSION.to_string()),
+                    ),
+                    ("export_row".to_owned(), s(&scenario.export_row)),
                 ]);
                 if let Some(exit) = scenario.exit_status {
                     item.insert(
@@ -590,6 +636,20 @@ impl RunIndex for AwsStore {
             }
         }
         Ok((u64::from(run.item.is_some()), scenarios))
+    }
+
+    async fn export_rows(
+        &self,
+        runs: &[RunSummary],
+    ) -> Result<Vec<Option<Vec<String>>>, StoreError> {
+        // One Query per run (its scenario items share its partition), eight at a time, in order.
+        let queries: Vec<_> = runs.iter().map(|run| self.run_export_rows(run)).collect();
+        futures_util::stream::iter(queries)
+            .buffered(8)
+            .collect::<Vec<_>>()
+            .await
+            .into_iter()
+            .collect()
     }
 
     async fn query_runs(&self, query: &RunQuery) -> Result<RunPage, StoreError> {

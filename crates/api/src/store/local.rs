@@ -21,6 +21,7 @@ use super::{
     RunSummary, StoreError, UploadRequest, UserRecord, UserStore, major_version_of, run_tag_of,
 };
 use crate::signing::{LinkClaims, LinkKind, Signer};
+use krkn_telemetry_model::export::EXPORT_VERSION;
 
 /// The embedded store rooted at a data directory (synchronous; [`Embedded`] puts it behind
 /// the async store traits).
@@ -276,7 +277,9 @@ impl LocalStore {
         )?;
         for s in &run.scenarios {
             tx.execute(
-                "INSERT INTO scenarios VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8)",
+                "INSERT INTO scenarios (grp, request_id, idx, scenario, scenario_type,
+                     exit_status, start_timestamp, end_timestamp, export_version, export_row)
+                 VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10)",
                 params![
                     run.group,
                     run.request_id,
@@ -285,7 +288,9 @@ impl LocalStore {
                     s.scenario_type,
                     s.exit_status,
                     s.start_timestamp,
-                    s.end_timestamp
+                    s.end_timestamp,
+                    EXPORT_VERSION,
+                    s.export_row
                 ],
             )?;
         }
@@ -412,6 +417,34 @@ impl LocalStore {
         })
     }
 
+    /// The stored export rows of each run's scenarios (see [`RunIndex::export_rows`]).
+    pub fn read_export_rows(
+        &self,
+        runs: &[RunSummary],
+    ) -> Result<Vec<Option<Vec<String>>>, StoreError> {
+        let db = self.index();
+        let mut statement = db.prepare_cached(
+            "SELECT export_version, export_row FROM scenarios
+             WHERE grp = ?1 AND request_id = ?2 ORDER BY idx",
+        )?;
+        let mut all = Vec::with_capacity(runs.len());
+        for run in runs {
+            let rows = statement.query_map(params![run.group, run.request_id], |r| {
+                let version: Option<i64> = r.get(0)?;
+                let row: Option<String> = r.get(1)?;
+                Ok(row.filter(|_| version == Some(i64::from(EXPORT_VERSION))))
+            })?;
+            let rows: Vec<Option<String>> = rows.collect::<Result<_, _>>()?;
+            let complete = rows.len() as u64 == run.scenario_count;
+            all.push(if complete {
+                rows.into_iter().collect()
+            } else {
+                None
+            });
+        }
+        Ok(all)
+    }
+
     /// Reads a user.
     pub fn read_user(&self, name: &str) -> Result<Option<UserRecord>, StoreError> {
         let db = self.index();
@@ -495,6 +528,17 @@ fn migrate_index(db: &Connection) -> Result<(), StoreError> {
                 ],
             )?;
         }
+    }
+    let scenario_columns: Vec<String> = db
+        .prepare("SELECT name FROM pragma_table_info('scenarios')")?
+        .query_map([], |r| r.get(0))?
+        .collect::<Result<_, _>>()?;
+    if !scenario_columns.iter().any(|c| c == "export_row") {
+        // Rows of runs filed before are computed from their documents when exported.
+        db.execute_batch(
+            "ALTER TABLE scenarios ADD COLUMN export_version INTEGER;
+             ALTER TABLE scenarios ADD COLUMN export_row TEXT;",
+        )?;
     }
     db.execute_batch(
         "CREATE INDEX IF NOT EXISTS runs_by_filing ON runs (filed_at, grp, request_id);
@@ -614,6 +658,14 @@ impl RunIndex for Embedded {
     async fn query_runs(&self, query: &RunQuery) -> Result<RunPage, StoreError> {
         let query = query.clone();
         self.run(move |s| s.select_runs(&query)).await
+    }
+
+    async fn export_rows(
+        &self,
+        runs: &[RunSummary],
+    ) -> Result<Vec<Option<Vec<String>>>, StoreError> {
+        let runs = runs.to_vec();
+        self.run(move |s| s.read_export_rows(&runs)).await
     }
 }
 

@@ -70,6 +70,13 @@ pub trait RunIndex: Send + Sync {
     async fn run_counts(&self, group: &str, request_id: &str) -> Result<(u64, u64), StoreError>;
     /// One page of runs matching `query`, newest filed first.
     async fn query_runs(&self, query: &RunQuery) -> Result<RunPage, StoreError>;
+    /// The stored export rows of each run's scenarios, in scenario order; `None` for a run
+    /// where a row is missing or of another layout version (filed by an older release), which
+    /// the caller then computes from the document.
+    async fn export_rows(
+        &self,
+        runs: &[RunSummary],
+    ) -> Result<Vec<Option<Vec<String>>>, StoreError>;
 }
 
 /// Which runs to list (`GET /api/v1/runs`). Every filter is optional; all given ones must hold.
@@ -363,6 +370,9 @@ pub struct ScenarioRecord {
     pub start_timestamp: Option<f64>,
     /// End, unix seconds.
     pub end_timestamp: Option<f64>,
+    /// The scenario's export row (the model's `export::scenario_rows`), JSON text, of layout
+    /// version `krkn_telemetry_model::export::EXPORT_VERSION`.
+    pub export_row: String,
 }
 
 /// A stored user: the password only as an argon2id PHC string.

@@ -113,6 +113,7 @@ async fn unreachable_s3_is_503_and_leaves_no_index_entry() {
         )),
         backend,
         dir: tempfile::tempdir().expect("dir"),
+        aws: Some(settings),
     };
     let reply = app
         .post_telemetry(

@@ -33,6 +33,8 @@ pub struct TestApp {
     pub backend: Backend,
     /// The embedded store's data directory (removed on drop; unused on moto).
     pub dir: tempfile::TempDir,
+    /// Where the bucket and table are, on moto.
+    pub aws: Option<AwsSettings>,
 }
 
 pub fn spawn_app() -> TestApp {
@@ -52,6 +54,7 @@ pub fn spawn_app_with(config: ApiConfig) -> TestApp {
         router: router(AppState::new(backend.clone(), config)),
         backend,
         dir,
+        aws: None,
     }
 }
 
@@ -89,7 +92,8 @@ pub async fn spawn_with(kind: Kind, config: ApiConfig) -> TestApp {
     match kind {
         Kind::Local => spawn_app_with(config),
         Kind::Moto => {
-            let store = Arc::new(AwsStore::connect(&moto_settings()).await);
+            let settings = moto_settings();
+            let store = Arc::new(AwsStore::connect(&settings).await);
             store.init().await.expect("bucket and table on moto");
             let backend = Backend::aws(store);
             for (name, role, groups) in USERS {
@@ -104,6 +108,7 @@ pub async fn spawn_with(kind: Kind, config: ApiConfig) -> TestApp {
                 router: router(AppState::new(backend.clone(), config)),
                 backend,
                 dir,
+                aws: Some(settings),
             }
         }
     }

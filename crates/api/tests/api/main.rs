@@ -30,5 +30,6 @@ mod malformed;
 mod navigate;
 mod protocol;
 mod runs;
+mod scenarios;
 mod telemetry;
 mod users;

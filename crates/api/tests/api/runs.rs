@@ -11,17 +11,17 @@ use serde_json::Value;
 use crate::helpers::*;
 
 /// One filed run: its name in the assertions and what its document says.
-struct Spec {
-    name: &'static str,
-    group: &'static str,
-    scenario_types: &'static [&'static str],
-    major_version: &'static str,
-    cloud: &'static str,
-    job_status: bool,
-    run_tag: Option<&'static str>,
+pub(crate) struct Spec {
+    pub(crate) name: &'static str,
+    pub(crate) group: &'static str,
+    pub(crate) scenario_types: &'static [&'static str],
+    pub(crate) major_version: &'static str,
+    pub(crate) cloud: &'static str,
+    pub(crate) job_status: bool,
+    pub(crate) run_tag: Option<&'static str>,
 }
 
-const SPECS: [Spec; 8] = [
+pub(crate) const SPECS: [Spec; 8] = [
     Spec {
         name: "a",
         group: "default",
@@ -96,11 +96,11 @@ const SPECS: [Spec; 8] = [
     },
 ];
 
-fn uuid_of(index: usize) -> String {
+pub(crate) fn uuid_of(index: usize) -> String {
     format!("00000000-0000-4000-8000-{index:012}")
 }
 
-fn request_id(index: usize, spec: &Spec) -> String {
+pub(crate) fn request_id(index: usize, spec: &Spec) -> String {
     let base = format!("{}-{}", 1_764_000_000 + index, uuid_of(index));
     match spec.run_tag {
         Some(tag) => format!("{base}-{tag}"),
@@ -109,7 +109,7 @@ fn request_id(index: usize, spec: &Spec) -> String {
 }
 
 /// The seed document, reshaped as `spec` says (one scenario per type).
-fn document(index: usize, spec: &Spec) -> Vec<u8> {
+pub(crate) fn document(index: usize, spec: &Spec) -> Vec<u8> {
     let mut doc: Value = serde_json::from_slice(SEED).expect("seed parses");
     // The seed is the inner document; krkn also sends it inside {"telemetry": …}.
     let telemetry = match doc.get("telemetry") {
@@ -133,7 +133,7 @@ fn document(index: usize, spec: &Spec) -> Vec<u8> {
     serde_json::to_vec(&doc).expect("serializes")
 }
 
-async fn file_all(app: &TestApp) {
+pub(crate) async fn file_all(app: &TestApp) {
     for (index, spec) in SPECS.iter().enumerate() {
         let query = format!(
             "request_id={}&telemetry_group={}",

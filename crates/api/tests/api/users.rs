@@ -42,6 +42,7 @@ async fn first_start_creates_an_admin_that_can_log_in() {
         router: router(AppState::new(backend.clone(), ApiConfig::default())),
         backend,
         dir,
+        aws: None,
     };
     let request = axum::http::Request::get("/navigate")
         .header("Authorization", basic("admin", &password))
