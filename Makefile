@@ -20,6 +20,8 @@ test: ## install what the tests need and run them all
 	$(CARGO) test --locked --workspace --all-targets; \
 	$(CARGO) test --locked --workspace --doc; \
 	tests/run_krkn_lib_e2e.sh $(TARGET_DIR)/debug/krkn-telemetry-api; \
+	scripts/openapi-test.sh $(TARGET_DIR)/debug/krkn-telemetry-api; \
+	scripts/browser-test.sh $(TARGET_DIR)/debug/krkn-telemetry-api; \
 	tests/smoke_make_run.sh
 
 lint: ## rustfmt, clippy (warnings are errors) and cfn-lint on the SAM template

@@ -19,6 +19,9 @@ pub struct ApiConfig {
     /// cursor (`KRKN_TELEMETRY_EXPORT_MAX_BYTES`; unset or 0: no limit; the Lambda defaults
     /// to 5 MiB because API Gateway refuses responses over 6 MB).
     pub export_max_bytes: Option<u64>,
+    /// A folder whose `index.html`, `console.js` and `console.css` replace the embedded
+    /// console's (`KRKN_TELEMETRY_CONSOLE_DIR`; for working on the console without rebuilding).
+    pub console_dir: Option<String>,
 }
 
 impl Default for ApiConfig {
@@ -29,6 +32,7 @@ impl Default for ApiConfig {
             link_expiration_secs: 3600,
             public_url: None,
             export_max_bytes: None,
+            console_dir: None,
         }
     }
 }
@@ -70,6 +74,9 @@ impl ApiConfig {
                 )
             })?;
             config.export_max_bytes = (bytes > 0).then_some(bytes);
+        }
+        if let Ok(value) = std::env::var("KRKN_TELEMETRY_CONSOLE_DIR") {
+            config.console_dir = Some(value).filter(|v| !v.trim().is_empty());
         }
         if let Ok(value) = std::env::var("KRKN_TELEMETRY_PUBLIC_URL") {
             let trimmed = value.trim().trim_end_matches('/');

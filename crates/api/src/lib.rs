@@ -8,6 +8,7 @@
 //! - [`signing`]: HMAC-signed upload and download links of the embedded store.
 //! - [`routes`]: krkn's protocol (`POST /telemetry`, upload and download links,
 //!   `/navigate`, `/files`) plus `/healthz`.
+//! - [`openapi`]: the OpenAPI document, generated from the handlers' annotations.
 //! - [`lambda`]: the router behind API Gateway (stage prefix stripped).
 //! - [`error`]: every failure as a status code and a message that names the problem.
 
@@ -15,6 +16,7 @@ pub mod auth;
 pub mod config;
 pub mod error;
 pub mod lambda;
+pub mod openapi;
 pub mod routes;
 pub mod signing;
 pub mod store;

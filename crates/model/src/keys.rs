@@ -23,6 +23,10 @@ use serde::{Deserialize, Serialize};
 /// Longest segment in bytes.
 pub const MAX_SEGMENT_BYTES: usize = 255;
 
+/// The segment grammar as a regular expression (for OpenAPI and other documents; the length
+/// limit is [`MAX_SEGMENT_BYTES`]). A test holds it to [`validate_segment`].
+pub const SEGMENT_PATTERN: &str = r"^[A-Za-z0-9_-]+(\.[A-Za-z0-9_-]+)*\.?$";
+
 /// The group krkn uses when `telemetry_group` is empty.
 pub const DEFAULT_GROUP: &str = "default";
 
@@ -305,6 +309,20 @@ pub fn krkn_request_id(unix_seconds: i64, run_uuid: &str, run_tag: &str) -> Stri
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    proptest::proptest! {
+        /// The published pattern says yes exactly when the checker does.
+        #[test]
+        fn the_pattern_agrees_with_the_checker(value in "[a-z0-9._/\\-]{0,12}|\\PC{0,6}") {
+            let pattern = regex::Regex::new(SEGMENT_PATTERN).expect("pattern compiles");
+            let fits = value.len() <= MAX_SEGMENT_BYTES;
+            proptest::prop_assert_eq!(
+                pattern.is_match(&value) && fits,
+                validate_segment(&value, "segment").is_ok(),
+                "{:?}", value
+            );
+        }
+    }
 
     #[test]
     fn real_krkn_request_ids_pass() {

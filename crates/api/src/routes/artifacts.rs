@@ -47,6 +47,26 @@ pub(crate) fn base_url(state: &AppState, headers: &HeaderMap) -> String {
 }
 
 /// `GET /presigned-url?request_id=<group>/<id>&remote_filename=<name>[&content_length=N][&sha256=HEX]`.
+#[utoipa::path(
+    get,
+    path = "/presigned-url",
+    tag = "krkn",
+    params(
+        ("request_id" = String, Query, description = "`<group>/<request_id>` of the run"),
+        ("remote_filename" = String, Query, description = "The file's name in the run folder (not telemetry.json)"),
+        ("content_length" = Option<u64>, Query, description = "Exact size; signed into the link when given"),
+        ("sha256" = Option<String>, Query, description = "SHA-256 (64 hex digits); signed into the link when given"),
+    ),
+    responses(
+        (status = 200, description = "The upload URL, as bare text; PUT the raw file to it", body = String, content_type = "text/plain"),
+        (status = 400, description = "A parameter or the body is wrong; the text names it", body = String, content_type = "text/plain"),
+        (status = 401, description = "No or wrong credentials (WWW-Authenticate: Basic)", body = String, content_type = "text/plain"),
+        (status = 403, description = "The user's role or groups do not allow this", body = String, content_type = "text/plain"),
+        (status = 413, description = "The body is over the limit", body = String, content_type = "text/plain"),
+        (status = 503, description = "Storage is unavailable; nothing was half-written", body = String, content_type = "text/plain")
+    ),
+    security(("basic" = []))
+)]
 pub async fn presigned_url(
     State(state): State<AppState>,
     Query(query): Query<HashMap<String, String>>,
@@ -129,6 +149,30 @@ async fn on_local<T: Send + 'static>(
 
 /// `PUT /upload/<group>/<run>/<file>?expires=..&sig=..`: stores the raw body, streamed to a
 /// temporary file and hashed on the way, then linked into place if nothing is there yet.
+#[utoipa::path(
+    put,
+    path = "/upload/{group}/{request_id}/{file}",
+    tag = "krkn",
+    params(
+        ("group" = String, Path, description = "Group of the run"),
+        ("request_id" = String, Path, description = "Request id of the run"),
+        ("file" = String, Path, description = "File name"),
+        ("expires" = i64, Query, description = "Expiry of the link, unix seconds (signed)"),
+        ("len" = Option<u64>, Query, description = "Exact size the link allows (signed)"),
+        ("sha256" = Option<String>, Query, description = "SHA-256 the body must have (signed)"),
+        ("sig" = String, Query, description = "The link's signature"),
+    ),
+    request_body(content = Vec<u8>, content_type = "application/octet-stream", description = "The raw file"),
+    responses(
+        (status = 200, description = "Stored (or the same bytes were already stored)", body = String, content_type = "text/plain"),
+        (status = 400, description = "A parameter or the body is wrong; the text names it", body = String, content_type = "text/plain"),
+        (status = 403, description = "The user's role or groups do not allow this", body = String, content_type = "text/plain"),
+        (status = 404, description = "Nothing under that name", body = String, content_type = "text/plain"),
+        (status = 412, description = "The file exists with other content and is never replaced", body = String, content_type = "text/plain"),
+        (status = 413, description = "The body is over the limit", body = String, content_type = "text/plain"),
+        (status = 503, description = "Storage is unavailable; nothing was half-written", body = String, content_type = "text/plain")
+    )
+)]
 pub async fn upload(
     State(state): State<AppState>,
     Path((group, run, file)): Path<(String, String, String)>,
@@ -284,6 +328,25 @@ async fn receive(
 
 /// `GET /download-url/<group>/<run>/<file>` (also `/<file>` and `/<group>/<file>`, as
 /// upstream): `{"download_link": "<url>"}` for an existing file.
+#[utoipa::path(
+    get,
+    path = "/download-url/{group}/{request_id}/{file}",
+    tag = "files",
+    params(
+        ("group" = String, Path, description = "Group of the run"),
+        ("request_id" = String, Path, description = "Request id of the run"),
+        ("file" = String, Path, description = "File name"),
+    ),
+    responses(
+        (status = 200, description = "`{\"download_link\": \"<URL>\"}`: a link that needs no credentials until it expires", body = Object),
+        (status = 400, description = "A parameter or the body is wrong; the text names it", body = String, content_type = "text/plain"),
+        (status = 401, description = "No or wrong credentials (WWW-Authenticate: Basic)", body = String, content_type = "text/plain"),
+        (status = 403, description = "The user's role or groups do not allow this", body = String, content_type = "text/plain"),
+        (status = 404, description = "Nothing under that name", body = String, content_type = "text/plain"),
+        (status = 503, description = "Storage is unavailable; nothing was half-written", body = String, content_type = "text/plain")
+    ),
+    security(("basic" = []))
+)]
 pub async fn download_url(
     State(state): State<AppState>,
     Path(path): Path<String>,
@@ -316,6 +379,25 @@ pub async fn download_url(
 }
 
 /// `GET /download/<key>?expires=..&sig=..`: streams the file.
+#[utoipa::path(
+    get,
+    path = "/download/{group}/{request_id}/{file}",
+    tag = "files",
+    params(
+        ("group" = String, Path, description = "Group of the run"),
+        ("request_id" = String, Path, description = "Request id of the run"),
+        ("file" = String, Path, description = "File name"),
+        ("expires" = i64, Query, description = "Expiry of the link, unix seconds (signed)"),
+        ("sig" = String, Query, description = "The link's signature"),
+    ),
+    responses(
+        (status = 200, description = "The file", body = Vec<u8>, content_type = "application/octet-stream"),
+        (status = 400, description = "A parameter or the body is wrong; the text names it", body = String, content_type = "text/plain"),
+        (status = 403, description = "The user's role or groups do not allow this", body = String, content_type = "text/plain"),
+        (status = 404, description = "Nothing under that name", body = String, content_type = "text/plain"),
+        (status = 503, description = "Storage is unavailable; nothing was half-written", body = String, content_type = "text/plain")
+    )
+)]
 pub async fn download(
     State(state): State<AppState>,
     Path(path): Path<String>,

@@ -1,7 +1,7 @@
 //! `/files/...`: a plain HTML browser of groups, runs and files, good enough to find a run
 //! krkn just printed (`{api_url}/files/<group>/<request_id>`) and download its files. Links
 //! are relative, so the pages work under an API Gateway stage prefix too. The richer console
-//! comes with its own issue.
+//! is [`console`]; a browser that sends no credentials gets it on these URLs.
 
 use std::collections::HashMap;
 use std::fmt::Write as _;
@@ -11,7 +11,7 @@ use axum::http::{HeaderMap, StatusCode, header};
 use axum::response::{Html, IntoResponse, Response};
 use krkn_telemetry_model::keys::validate_segment;
 
-use super::{AppState, FolderPage, read_folder};
+use super::{AppState, FolderPage, console, read_folder};
 use crate::error::ApiError;
 use crate::store::ListEntry;
 
@@ -23,6 +23,12 @@ fn redirect(location: &str) -> Response {
 }
 
 /// `GET /` → `files/`.
+#[utoipa::path(
+    get,
+    path = "/",
+    tag = "files",
+    responses((status = 302, description = "Redirects to files/"))
+)]
 pub async fn root() -> Response {
     redirect("files/")
 }
@@ -48,6 +54,22 @@ pub async fn files_run_redirect(
 }
 
 /// The groups.
+#[utoipa::path(
+    get,
+    path = "/files/",
+    tag = "files",
+    params(
+        ("start_after" = Option<String>, Query, description = "Continue after this name"),
+    ),
+    responses(
+        (status = 200, description = "An HTML page: the plain listing with credentials, the console without (browsers)", body = String, content_type = "text/html"),
+        (status = 400, description = "A parameter or the body is wrong; the text names it", body = String, content_type = "text/plain"),
+        (status = 401, description = "No or wrong credentials (WWW-Authenticate: Basic)", body = String, content_type = "text/plain"),
+        (status = 403, description = "The user's role or groups do not allow this", body = String, content_type = "text/plain"),
+        (status = 503, description = "Storage is unavailable; nothing was half-written", body = String, content_type = "text/plain")
+    ),
+    security((), ("basic" = []))
+)]
 pub async fn files_root(
     state: State<AppState>,
     headers: HeaderMap,
@@ -57,6 +79,23 @@ pub async fn files_root(
 }
 
 /// The runs of a group.
+#[utoipa::path(
+    get,
+    path = "/files/{group}/",
+    tag = "files",
+    params(
+        ("group" = String, Path, description = "A group"),
+        ("start_after" = Option<String>, Query, description = "Continue after this name"),
+    ),
+    responses(
+        (status = 200, description = "An HTML page: the plain listing with credentials, the console without (browsers)", body = String, content_type = "text/html"),
+        (status = 400, description = "A parameter or the body is wrong; the text names it", body = String, content_type = "text/plain"),
+        (status = 401, description = "No or wrong credentials (WWW-Authenticate: Basic)", body = String, content_type = "text/plain"),
+        (status = 403, description = "The user's role or groups do not allow this", body = String, content_type = "text/plain"),
+        (status = 503, description = "Storage is unavailable; nothing was half-written", body = String, content_type = "text/plain")
+    ),
+    security((), ("basic" = []))
+)]
 pub async fn files_group(
     state: State<AppState>,
     headers: HeaderMap,
@@ -67,6 +106,24 @@ pub async fn files_group(
 }
 
 /// The files of a run.
+#[utoipa::path(
+    get,
+    path = "/files/{group}/{request_id}/",
+    tag = "files",
+    params(
+        ("group" = String, Path, description = "A group"),
+        ("request_id" = String, Path, description = "A run (the URL krkn prints, without the last slash, redirects here)"),
+        ("start_after" = Option<String>, Query, description = "Continue after this name"),
+    ),
+    responses(
+        (status = 200, description = "An HTML page: the plain listing with credentials, the console without (browsers)", body = String, content_type = "text/html"),
+        (status = 400, description = "A parameter or the body is wrong; the text names it", body = String, content_type = "text/plain"),
+        (status = 401, description = "No or wrong credentials (WWW-Authenticate: Basic)", body = String, content_type = "text/plain"),
+        (status = 403, description = "The user's role or groups do not allow this", body = String, content_type = "text/plain"),
+        (status = 503, description = "Storage is unavailable; nothing was half-written", body = String, content_type = "text/plain")
+    ),
+    security((), ("basic" = []))
+)]
 pub async fn files_run(
     state: State<AppState>,
     headers: HeaderMap,
@@ -83,6 +140,20 @@ async fn page(
     group: Option<String>,
     run: Option<String>,
 ) -> Result<Response, ApiError> {
+    if console::wants_console(&headers) {
+        if let Some(g) = &group {
+            validate_segment(g, "group")?;
+        }
+        if let Some(r) = &run {
+            validate_segment(r, "request id")?;
+        }
+        let path = match (&group, &run) {
+            (Some(g), Some(r)) => format!("/files/{g}/{r}/"),
+            (Some(g), None) => format!("/files/{g}/"),
+            _ => "/files/".to_owned(),
+        };
+        return Ok(console::page(&state, &path));
+    }
     let FolderPage {
         prefix,
         entries,

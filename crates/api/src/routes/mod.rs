@@ -1,12 +1,13 @@
 //! The router: krkn's protocol plus `/healthz`. Handlers parse and check input, then call the
 //! store; they never build storage keys themselves (the model's `RunKey` does).
 
-mod artifacts;
-mod files;
-mod navigate;
+pub(crate) mod artifacts;
+pub mod console;
+pub(crate) mod files;
+pub(crate) mod navigate;
 pub mod runs;
-mod scenarios;
-mod telemetry;
+pub(crate) mod scenarios;
+pub(crate) mod telemetry;
 
 use std::sync::Arc;
 
@@ -55,7 +56,12 @@ pub fn router(state: AppState) -> Router {
         .layer(DefaultBodyLimit::disable());
     Router::new()
         .route("/", get(files::root))
-        .route("/healthz", get(|| async { "ok\n" }))
+        .route("/console", get(console::console_redirect))
+        .route("/console/", get(console::console))
+        .route("/console/assets/{name}", get(console::console_asset))
+        .route("/console/{*view}", get(console::console))
+        .route("/healthz", get(crate::openapi::health))
+        .route("/openapi.json", get(crate::openapi::openapi_json))
         .route("/api/v1/runs", get(runs::list_runs))
         .route("/api/v1/runs/{group}/{request_id}", get(runs::get_run))
         .route("/api/v1/scenarios", get(scenarios::export_scenarios))
@@ -74,6 +80,9 @@ pub fn router(state: AppState) -> Router {
         .route("/files/{group}/{run}/", get(files::files_run))
         .layer(DefaultBodyLimit::max(limit))
         .merge(uploads)
+        .layer(axum::middleware::from_fn(
+            console::quiet_challenge_for_console,
+        ))
         .with_state(state)
 }
 

@@ -14,11 +14,30 @@ use axum::response::{IntoResponse, Response};
 
 use super::{AppState, read_folder};
 use crate::error::ApiError;
+use crate::store::ListEntry;
 
 const DEFAULT_PAGE: usize = 1000;
-const MAX_PAGE: usize = 10_000;
+/// The most entries one page may hold.
+pub const MAX_PAGE: usize = 10_000;
 
 /// Lists the groups.
+#[utoipa::path(
+    get,
+    path = "/navigate",
+    tag = "files",
+    params(
+        ("limit" = Option<usize>, Query, description = "Entries per page, 1 to 10,000 (default 1,000)"),
+        ("start_after" = Option<String>, Query, description = "Continue after this name (the X-Next-Start-After of the previous page)"),
+    ),
+    responses(
+        (status = 200, description = "One folder level, sorted by name; X-Next-Start-After names the last entry when more follow", body = Vec<ListEntry>, headers(("x-next-start-after" = String, description = "Set when more entries follow"))),
+        (status = 400, description = "A parameter or the body is wrong; the text names it", body = String, content_type = "text/plain"),
+        (status = 401, description = "No or wrong credentials (WWW-Authenticate: Basic)", body = String, content_type = "text/plain"),
+        (status = 403, description = "The user's role or groups do not allow this", body = String, content_type = "text/plain"),
+        (status = 503, description = "Storage is unavailable; nothing was half-written", body = String, content_type = "text/plain")
+    ),
+    security(("basic" = []))
+)]
 pub async fn navigate_root(
     state: State<AppState>,
     query: Query<HashMap<String, String>>,
@@ -28,6 +47,24 @@ pub async fn navigate_root(
 }
 
 /// Lists the runs of a group.
+#[utoipa::path(
+    get,
+    path = "/navigate/{group}",
+    tag = "files",
+    params(
+        ("group" = String, Path, description = "A group"),
+        ("limit" = Option<usize>, Query, description = "Entries per page, 1 to 10,000 (default 1,000)"),
+        ("start_after" = Option<String>, Query, description = "Continue after this name (the X-Next-Start-After of the previous page)"),
+    ),
+    responses(
+        (status = 200, description = "One folder level, sorted by name; X-Next-Start-After names the last entry when more follow", body = Vec<ListEntry>, headers(("x-next-start-after" = String, description = "Set when more entries follow"))),
+        (status = 400, description = "A parameter or the body is wrong; the text names it", body = String, content_type = "text/plain"),
+        (status = 401, description = "No or wrong credentials (WWW-Authenticate: Basic)", body = String, content_type = "text/plain"),
+        (status = 403, description = "The user's role or groups do not allow this", body = String, content_type = "text/plain"),
+        (status = 503, description = "Storage is unavailable; nothing was half-written", body = String, content_type = "text/plain")
+    ),
+    security(("basic" = []))
+)]
 pub async fn navigate_group(
     state: State<AppState>,
     query: Query<HashMap<String, String>>,
@@ -38,6 +75,25 @@ pub async fn navigate_group(
 }
 
 /// Lists the files of a run.
+#[utoipa::path(
+    get,
+    path = "/navigate/{group}/{request_id}",
+    tag = "files",
+    params(
+        ("group" = String, Path, description = "A group"),
+        ("request_id" = String, Path, description = "A run"),
+        ("limit" = Option<usize>, Query, description = "Entries per page, 1 to 10,000 (default 1,000)"),
+        ("start_after" = Option<String>, Query, description = "Continue after this name (the X-Next-Start-After of the previous page)"),
+    ),
+    responses(
+        (status = 200, description = "One folder level, sorted by name; X-Next-Start-After names the last entry when more follow", body = Vec<ListEntry>, headers(("x-next-start-after" = String, description = "Set when more entries follow"))),
+        (status = 400, description = "A parameter or the body is wrong; the text names it", body = String, content_type = "text/plain"),
+        (status = 401, description = "No or wrong credentials (WWW-Authenticate: Basic)", body = String, content_type = "text/plain"),
+        (status = 403, description = "The user's role or groups do not allow this", body = String, content_type = "text/plain"),
+        (status = 503, description = "Storage is unavailable; nothing was half-written", body = String, content_type = "text/plain")
+    ),
+    security(("basic" = []))
+)]
 pub async fn navigate_run(
     state: State<AppState>,
     query: Query<HashMap<String, String>>,

@@ -43,7 +43,7 @@ const PARAMETERS: [&str; 10] = [
 ];
 
 /// A run as `GET /api/v1/runs` lists it: its index entry and where to look further.
-#[derive(Debug, Serialize)]
+#[derive(Debug, Serialize, utoipa::ToSchema)]
 pub struct ListedRun {
     #[serde(flatten)]
     run: RunSummary,
@@ -54,7 +54,7 @@ pub struct ListedRun {
 }
 
 /// One page of `GET /api/v1/runs`.
-#[derive(Debug, Serialize)]
+#[derive(Debug, Serialize, utoipa::ToSchema)]
 pub struct RunList {
     runs: Vec<ListedRun>,
     /// Pass as `cursor` for the next page; absent on the last one.
@@ -62,6 +62,31 @@ pub struct RunList {
 }
 
 /// `GET /api/v1/runs?group=&scenario_type=&major_version=&cloud=&job_status=&run_tag=&since=&until=&limit=&cursor=`
+#[utoipa::path(
+    get,
+    path = "/api/v1/runs",
+    tag = "runs",
+    params(
+        ("group" = Option<String>, Query, description = "Only this group"),
+        ("scenario_type" = Option<String>, Query, description = "Runs with a scenario of this type"),
+        ("major_version" = Option<String>, Query, description = "Cluster major version, e.g. 4.18"),
+        ("cloud" = Option<String>, Query, description = "Cloud platform, e.g. AWS"),
+        ("job_status" = Option<String>, Query, description = "true/passed or false/failed"),
+        ("run_tag" = Option<String>, Query, description = "Text the run tag contains"),
+        ("since" = Option<String>, Query, description = "Filed at or after: RFC 3339 or unix seconds"),
+        ("until" = Option<String>, Query, description = "Filed at or before: RFC 3339 or unix seconds"),
+        ("cursor" = Option<String>, Query, description = "Where the previous page or response ended"),
+        ("limit" = Option<usize>, Query, description = "Runs per page, 1 to 500 (default 50)"),
+    ),
+    responses(
+        (status = 200, description = "A page of runs, newest filed first", body = RunList),
+        (status = 400, description = "A parameter or the body is wrong; the text names it", body = String, content_type = "text/plain"),
+        (status = 401, description = "No or wrong credentials (WWW-Authenticate: Basic)", body = String, content_type = "text/plain"),
+        (status = 403, description = "The user's role or groups do not allow this", body = String, content_type = "text/plain"),
+        (status = 503, description = "Storage is unavailable; nothing was half-written", body = String, content_type = "text/plain")
+    ),
+    security(("basic" = []))
+)]
 pub async fn list_runs(
     State(state): State<AppState>,
     Query(params): Query<HashMap<String, String>>,
@@ -93,18 +118,33 @@ pub async fn list_runs(
 const MAX_RUN_FILES: usize = 10_000;
 
 /// One file of a run, with a link to fetch it.
-#[derive(Debug, Serialize)]
+#[derive(Debug, Serialize, utoipa::ToSchema)]
 pub struct RunFile {
     name: String,
     #[serde(flatten)]
+    #[schema(inline, value_type = ArtifactKindSchema)]
     kind: ArtifactKind,
     size: u64,
     modified: String,
     download_link: String,
 }
 
+/// What kind of file it is, as the model's `ArtifactKind` serializes (`kind`, and `part` /
+/// `namespace` for the kinds that have them); here only to describe it in the OpenAPI document.
+#[derive(utoipa::ToSchema)]
+#[allow(dead_code)]
+pub struct ArtifactKindSchema {
+    /// `telemetry`, `prometheus_part`, `prometheus_manifest`, `prometheus_window_part`,
+    /// `critical_alerts`, `logs` or `other`.
+    kind: String,
+    /// Part number, for the kinds in parts.
+    part: Option<u32>,
+    /// The one namespace of a logs archive, if not all.
+    namespace: Option<String>,
+}
+
 /// Whether a run's Prometheus backup is all there.
-#[derive(Debug, Serialize, PartialEq, Eq)]
+#[derive(Debug, Serialize, PartialEq, Eq, utoipa::ToSchema)]
 pub struct BackupState {
     /// A `prometheus-manifest.json` is stored (the collector writes it last).
     manifest: bool,
@@ -122,11 +162,12 @@ pub struct BackupState {
 }
 
 /// `GET /api/v1/runs/{group}/{request_id}`.
-#[derive(Debug, Serialize)]
+#[derive(Debug, Serialize, utoipa::ToSchema)]
 pub struct RunDetail {
     group: String,
     request_id: String,
     /// The stored telemetry document, as filed.
+    #[schema(value_type = Object)]
     document: serde_json::Value,
     files: Vec<RunFile>,
     /// `null` when the run has no Prometheus backup.
@@ -135,6 +176,24 @@ pub struct RunDetail {
 }
 
 /// `GET /api/v1/runs/{group}/{request_id}`
+#[utoipa::path(
+    get,
+    path = "/api/v1/runs/{group}/{request_id}",
+    tag = "runs",
+    params(
+        ("group" = String, Path, description = "Group of the run"),
+        ("request_id" = String, Path, description = "Request id of the run"),
+    ),
+    responses(
+        (status = 200, description = "The run: document, files with links, backup completeness", body = RunDetail),
+        (status = 400, description = "A parameter or the body is wrong; the text names it", body = String, content_type = "text/plain"),
+        (status = 401, description = "No or wrong credentials (WWW-Authenticate: Basic)", body = String, content_type = "text/plain"),
+        (status = 403, description = "The user's role or groups do not allow this", body = String, content_type = "text/plain"),
+        (status = 404, description = "Nothing under that name", body = String, content_type = "text/plain"),
+        (status = 503, description = "Storage is unavailable; nothing was half-written", body = String, content_type = "text/plain")
+    ),
+    security(("basic" = []))
+)]
 pub async fn get_run(
     State(state): State<AppState>,
     Path((group, request_id)): Path<(String, String)>,

@@ -67,6 +67,33 @@ impl Format {
 }
 
 /// `GET /api/v1/scenarios`
+#[utoipa::path(
+    get,
+    path = "/api/v1/scenarios",
+    tag = "runs",
+    params(
+        ("format" = Option<String>, Query, description = "ndjson (default) or csv"),
+        ("group" = Option<String>, Query, description = "Only this group"),
+        ("scenario_type" = Option<String>, Query, description = "Runs with a scenario of this type"),
+        ("major_version" = Option<String>, Query, description = "Cluster major version, e.g. 4.18"),
+        ("cloud" = Option<String>, Query, description = "Cloud platform, e.g. AWS"),
+        ("job_status" = Option<String>, Query, description = "true/passed or false/failed"),
+        ("run_tag" = Option<String>, Query, description = "Text the run tag contains"),
+        ("since" = Option<String>, Query, description = "Filed at or after: RFC 3339 or unix seconds"),
+        ("until" = Option<String>, Query, description = "Filed at or before: RFC 3339 or unix seconds"),
+        ("cursor" = Option<String>, Query, description = "Where the previous page or response ended"),
+    ),
+    responses(
+        (status = 200, description = "One row per scenario joined with its run, streamed (columns: README, Dataset export); X-Next-Cursor when a byte budget ended the response early",
+            content((String = "application/x-ndjson"), (String = "text/csv")),
+            headers(("x-next-cursor" = String, description = "Pass as cursor to continue"))),
+        (status = 400, description = "A parameter or the body is wrong; the text names it", body = String, content_type = "text/plain"),
+        (status = 401, description = "No or wrong credentials (WWW-Authenticate: Basic)", body = String, content_type = "text/plain"),
+        (status = 403, description = "The user's role or groups do not allow this", body = String, content_type = "text/plain"),
+        (status = 503, description = "Storage is unavailable; nothing was half-written", body = String, content_type = "text/plain")
+    ),
+    security(("basic" = []))
+)]
 pub async fn export_scenarios(
     State(state): State<AppState>,
     Query(mut params): Query<HashMap<String, String>>,

@@ -17,6 +17,28 @@ use crate::error::ApiError;
 use crate::store::{PutOutcome, RunRecord, ScenarioRecord, major_version_of, run_tag_of};
 
 /// Files one telemetry document.
+#[utoipa::path(
+    post,
+    path = "/telemetry",
+    tag = "krkn",
+    params(
+        ("request_id" = String, Query, description = "krkn's request id, `<unix>-<run_uuid>[-<run_tag>]`"),
+        ("telemetry_group" = String, Query, description = "The group to file the run under"),
+    ),
+    request_body(content = Object, content_type = "application/json",
+        description = "A telemetry document (ChaosRunTelemetry), as krkn-lib sends it"),
+    responses(
+        (status = 200, description = "Filed, or already filed with the same content", body = String, content_type = "text/plain"),
+        (status = 400, description = "A parameter or the body is wrong; the text names it", body = String, content_type = "text/plain"),
+        (status = 401, description = "No or wrong credentials (WWW-Authenticate: Basic)", body = String, content_type = "text/plain"),
+        (status = 403, description = "The user's role or groups do not allow this", body = String, content_type = "text/plain"),
+        (status = 409, description = "The run already holds a different document", body = String, content_type = "text/plain"),
+        (status = 413, description = "The body is over the limit", body = String, content_type = "text/plain"),
+        (status = 415, description = "The body is not application/json", body = String, content_type = "text/plain"),
+        (status = 503, description = "Storage is unavailable; nothing was half-written", body = String, content_type = "text/plain")
+    ),
+    security(("basic" = []))
+)]
 pub async fn post_telemetry(
     State(state): State<AppState>,
     Query(query): Query<HashMap<String, String>>,

@@ -118,7 +118,7 @@ pub struct RunPosition {
 }
 
 /// A run as listed: what its index entry says.
-#[derive(Debug, Clone, PartialEq, Serialize)]
+#[derive(Debug, Clone, PartialEq, Serialize, utoipa::ToSchema)]
 pub struct RunSummary {
     /// Group of the run.
     pub group: String,
@@ -298,12 +298,13 @@ pub enum PutOutcome {
 }
 
 /// One entry of a folder listing, in the shape krkn's browser expects.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, utoipa::ToSchema)]
 pub struct ListEntry {
     /// Name below the listed folder.
     pub path: String,
     /// `file` or `folder`.
     #[serde(rename = "type")]
+    #[schema(value_type = String)]
     pub kind: &'static str,
     /// Size in bytes (0 for folders).
     pub size: u64,

@@ -24,6 +24,7 @@ macro_rules! on_both_backends {
 
 mod aws;
 mod cli;
+mod console;
 mod events;
 mod helpers;
 mod malformed;
