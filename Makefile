@@ -6,7 +6,7 @@ TARGET_DIR := $(or $(CARGO_TARGET_DIR),target)
 LISTEN ?= 127.0.0.1:8080
 DATA_DIR ?= ./data
 
-.PHONY: run test lint fmt schema bench bench-model bench-api bench-collector bench-logs bench-backup build release watch invoke help
+.PHONY: run test lint fmt schema bench bench-model bench-api bench-collector bench-logs bench-backup bench-queries build release watch invoke help
 
 help: ## list the targets
 	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | sed 's/:.*## /\t/' | column -t -s "$$(printf '\t')"
@@ -50,7 +50,7 @@ build: ## debug build of every binary
 release: ## optimised binaries
 	$(CARGO) build --locked --workspace --release
 
-bench: bench-model bench-api bench-collector bench-logs bench-backup ## every benchmark (slow; not part of `make test`)
+bench: bench-model bench-api bench-collector bench-logs bench-backup bench-queries ## every benchmark (slow; not part of `make test`)
 
 bench-model: ## model parse+validate+serialize against krkn-lib's own model
 	scripts/bench-model.sh
@@ -63,6 +63,9 @@ bench-collector: ## metadata collection from a synthetic 5,000-node cluster: tim
 
 bench-logs: ## log filtering of a generated 1 GiB must-gather against krkn-lib and ripgrep
 	scripts/bench-logs.sh
+
+bench-queries: ## runs pages and the scenario export over 10,000 filed runs (100,000 scenarios): p99, rows/s, RSS
+	scripts/bench-queries.sh
 
 bench-backup: ## Prometheus backup of a generated 2 GiB folder into moto against tar | curl; peak RSS
 	scripts/bench-backup.sh
