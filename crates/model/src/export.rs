@@ -14,8 +14,11 @@
 //! [`INDEX_COLUMNS`]; they come first. Rows carry [`EXPORT_VERSION`]: when the columns change,
 //! the version goes up, and rows stored under an older version are recomputed from the document.
 
+use std::borrow::Cow;
 use std::collections::BTreeMap;
 
+use serde::de::{Deserialize, Deserializer, MapAccess, Visitor};
+use serde_json::value::RawValue;
 use serde_json::{Map, Number, Value};
 
 use crate::field::Field;
@@ -23,7 +26,7 @@ use crate::scenario::ScenarioTelemetry;
 use crate::telemetry::ChaosRunTelemetry;
 
 /// Version of the row layout; bump it whenever a column is added, removed or changes meaning.
-pub const EXPORT_VERSION: u32 = 1;
+pub const EXPORT_VERSION: u32 = 2;
 
 /// Flattened parameter columns one scenario may have before they are kept as one JSON column.
 pub const MAX_PARAMETER_COLUMNS: usize = 256;
@@ -470,6 +473,101 @@ fn flatten(value: &Value, path: &mut String, out: &mut Vec<(String, Value)>) {
     }
 }
 
+/// A row as the JSON text the index stores: the fixed columns in [`COLUMNS`] order (each one
+/// present, `null` when unknown), then the data's columns sorted by name. Exports copy this
+/// text as it is (NDJSON) or walk it in order (CSV) without building a tree.
+pub fn render_row(row: &Row) -> String {
+    let mut out = Vec::with_capacity(2048);
+    out.push(b'{');
+    let mut first = true;
+    let mut field = |out: &mut Vec<u8>, name: &str, value: &Value| {
+        if !first {
+            out.push(b',');
+        }
+        first = false;
+        // Strings and values always serialize.
+        let _ = serde_json::to_writer(&mut *out, name);
+        out.push(b':');
+        let _ = serde_json::to_writer(&mut *out, value);
+    };
+    for column in COLUMNS {
+        field(
+            &mut out,
+            column.name,
+            row.get(column.name).unwrap_or(&Value::Null),
+        );
+    }
+    for (name, value) in row {
+        if is_dynamic_column(name) {
+            field(&mut out, name, value);
+        }
+    }
+    out.push(b'}');
+    String::from_utf8(out).unwrap_or_default()
+}
+
+/// The entries of a rendered row in their order, keys and values borrowed from the text
+/// (a key is copied only when it holds an escape).
+pub fn row_entries(text: &str) -> Result<Vec<(Cow<'_, str>, &RawValue)>, serde_json::Error> {
+    struct Entries<'a>(Vec<(Cow<'a, str>, &'a RawValue)>);
+    struct Key<'a>(Cow<'a, str>);
+    impl<'de> Deserialize<'de> for Key<'de> {
+        fn deserialize<D: Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
+            struct KeyVisitor;
+            impl<'de> Visitor<'de> for KeyVisitor {
+                type Value = Key<'de>;
+                fn expecting(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+                    f.write_str("a column name")
+                }
+                fn visit_borrowed_str<E>(self, v: &'de str) -> Result<Key<'de>, E> {
+                    Ok(Key(Cow::Borrowed(v)))
+                }
+                fn visit_str<E>(self, v: &str) -> Result<Key<'de>, E> {
+                    Ok(Key(Cow::Owned(v.to_owned())))
+                }
+            }
+            deserializer.deserialize_str(KeyVisitor)
+        }
+    }
+    impl<'de> Deserialize<'de> for Entries<'de> {
+        fn deserialize<D: Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
+            struct EntriesVisitor;
+            impl<'de> Visitor<'de> for EntriesVisitor {
+                type Value = Entries<'de>;
+                fn expecting(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+                    f.write_str("an export row (a JSON object)")
+                }
+                fn visit_map<A: MapAccess<'de>>(
+                    self,
+                    mut map: A,
+                ) -> Result<Entries<'de>, A::Error> {
+                    let mut entries = Vec::with_capacity(map.size_hint().unwrap_or(64));
+                    while let Some((Key(key), value)) =
+                        map.next_entry::<Key<'de>, &'de RawValue>()?
+                    {
+                        entries.push((key, value));
+                    }
+                    Ok(Entries(entries))
+                }
+            }
+            deserializer.deserialize_map(EntriesVisitor)
+        }
+    }
+    serde_json::from_str::<Entries<'_>>(text).map(|e| e.0)
+}
+
+/// The text of a scalar cell for CSV: strings unquoted, `null` empty, numbers and booleans as
+/// written.
+pub fn cell_text(value: &RawValue) -> Cow<'_, str> {
+    let raw = value.get();
+    match raw.as_bytes().first() {
+        Some(b'"') if !raw.contains('\\') => Cow::Borrowed(&raw[1..raw.len() - 1]),
+        Some(b'"') => serde_json::from_str::<String>(raw).map_or(Cow::Borrowed(""), Cow::Owned),
+        _ if raw == "null" => Cow::Borrowed(""),
+        _ => Cow::Borrowed(raw),
+    }
+}
+
 /// True for the columns that depend on the data (`parameters.*`, `objects.*`, `parameters`).
 pub fn is_dynamic_column(name: &str) -> bool {
     name.starts_with(PARAMETERS_PREFIX) || name.starts_with(OBJECTS_PREFIX) || name == "parameters"
@@ -568,6 +666,47 @@ mod tests {
             let line = format!("| `{}` | {} |", c.name, c.kind);
             assert!(readme.contains(&line), "README.md lacks the row {line:?}");
         }
+    }
+
+    #[test]
+    fn rendered_rows_keep_the_column_order_and_read_back() {
+        let doc = document(
+            r#"{"run_uuid": "u\"1", "kubernetes_objects_count": {"Pod": 3},
+                "scenarios": [{"scenario_type": "t", "start_timestamp": 1, "end_timestamp": 2.5,
+                "parameters": {"zeta": "a\\b", "alpha": null, "tab\tkey": true}}]}"#,
+        );
+        let row = &scenario_rows(&doc)[0];
+        let text = render_row(row);
+        let entries = row_entries(&text).expect("reads back");
+        let names: Vec<&str> = entries.iter().map(|(k, _)| k.as_ref()).collect();
+        let fixed: Vec<&str> = COLUMNS.iter().map(|c| c.name).collect();
+        assert_eq!(
+            &names[..COLUMNS.len()],
+            &fixed[..],
+            "fixed columns first, in order"
+        );
+        assert_eq!(
+            &names[COLUMNS.len()..],
+            [
+                "objects.Pod",
+                "parameters.alpha",
+                "parameters.tab\tkey",
+                "parameters.zeta"
+            ],
+            "then the data's columns, sorted"
+        );
+        let back: Row = serde_json::from_str(&text).expect("JSON");
+        assert_eq!(&back, row, "the text holds the row");
+        let cell = |name: &str| {
+            let (_, value) = entries.iter().find(|(k, _)| k == name).expect(name);
+            cell_text(value).into_owned()
+        };
+        assert_eq!(cell("run_uuid"), "u\"1");
+        assert_eq!(cell("parameters.zeta"), "a\\b");
+        assert_eq!(cell("parameters.alpha"), "");
+        assert_eq!(cell("parameters.tab\tkey"), "true");
+        assert_eq!(cell("duration_seconds"), "1.5");
+        assert_eq!(cell("tag"), "");
     }
 
     #[test]

@@ -14,6 +14,7 @@
 //! API Gateway's 6 MB response limit), an export stops at the first run boundary past the
 //! budget and names where to continue in the `X-Next-Cursor` header (pass it as `cursor`).
 
+use std::borrow::Cow;
 use std::collections::hash_map::DefaultHasher;
 use std::collections::{BTreeSet, HashMap, HashSet, VecDeque};
 use std::hash::{Hash, Hasher};
@@ -22,14 +23,15 @@ use axum::body::{Body, Bytes};
 use axum::extract::{Query, State};
 use axum::http::{HeaderMap, HeaderValue, header};
 use axum::response::{IntoResponse, Response};
-use krkn_telemetry_model::export::{self, COLUMNS, INDEX_COLUMNS, Row};
+use krkn_telemetry_model::export::{self, COLUMNS, INDEX_COLUMNS};
 use krkn_telemetry_model::{ChaosRunTelemetry, RunKey};
 use serde_json::Value;
+use serde_json::value::RawValue;
 
 use super::AppState;
 use super::runs::{encode_cursor, parse_query};
 use crate::error::ApiError;
-use crate::store::{RunPosition, RunQuery, RunSummary, StoreError};
+use crate::store::{RunPosition, RunQuery, RunSummary, StoreError, StoredRow};
 
 /// Runs read from the index per query while exporting.
 const RUNS_PER_READ: usize = 100;
@@ -183,10 +185,10 @@ async fn survey(state: &AppState, query: &RunQuery, budget: Option<u64>) -> Resu
     while let Some(run) = source.next().await? {
         plan.runs_seen.insert(run_hash(&run.summary));
         for row in &run.rows {
-            bytes += row.size as u64;
-            for name in row.values.keys() {
-                if export::is_dynamic_column(name) && !plan.dynamic_columns.contains(name) {
-                    plan.dynamic_columns.insert(name.clone());
+            bytes += row.text.len() as u64;
+            for (name, _) in entries(&run.summary, &row.text)?.iter().skip(COLUMNS.len()) {
+                if !plan.dynamic_columns.contains(name.as_ref()) {
+                    plan.dynamic_columns.insert(name.clone().into_owned());
                 }
             }
         }
@@ -210,11 +212,15 @@ async fn produce(
     plan: Option<Plan>,
     sender: &tokio::sync::mpsc::Sender<Result<Bytes, ApiError>>,
 ) -> Result<(), ApiError> {
-    let header: Vec<String> = INDEX_COLUMNS
+    let dynamic: Vec<String> = plan
+        .iter()
+        .flat_map(|p| p.dynamic_columns.iter().cloned())
+        .collect();
+    let header: Vec<&str> = INDEX_COLUMNS
         .iter()
         .chain(COLUMNS.iter())
-        .map(|c| c.name.to_owned())
-        .chain(plan.iter().flat_map(|p| p.dynamic_columns.iter().cloned()))
+        .map(|c| c.name)
+        .chain(dynamic.iter().map(String::as_str))
         .collect();
     let mut csv = (format == Format::Csv).then(|| csv::Writer::from_writer(Vec::new()));
     if let Some(writer) = csv.as_mut() {
@@ -231,8 +237,8 @@ async fn produce(
         }
         for row in &run.rows {
             match csv.as_mut() {
-                Some(writer) => write_csv(writer, &header, summary, &row.values)?,
-                None => write_ndjson(&mut ndjson, summary, &row.values),
+                Some(writer) => write_csv(writer, &dynamic, summary, &row.text)?,
+                None => write_ndjson(&mut ndjson, summary, &row.text),
             }
         }
         let chunk = match csv.as_mut() {
@@ -284,65 +290,82 @@ fn index_values(run: &RunSummary) -> [&str; 4] {
     [&run.group, &run.request_id, &run.run_tag, &run.filed_at]
 }
 
-fn write_ndjson(out: &mut Vec<u8>, run: &RunSummary, row: &Row) {
-    let mut first = true;
-    let mut field = |out: &mut Vec<u8>, name: &str, value: &Value| {
-        out.push(if first { b'{' } else { b',' });
-        first = false;
-        // Strings and values always serialize.
-        let _ = serde_json::to_writer(&mut *out, name);
+/// A stored row's entries, in order; a row that does not read is a storage fault.
+fn entries<'t>(
+    run: &RunSummary,
+    text: &'t str,
+) -> Result<Vec<(Cow<'t, str>, &'t RawValue)>, ApiError> {
+    export::row_entries(text).map_err(|e| {
+        ApiError::Store(StoreError::Task(format!(
+            "export row of {}/{} does not read: {e}",
+            run.group, run.request_id
+        )))
+    })
+}
+
+/// One NDJSON line: the index columns, then the stored row's own text (already in column
+/// order), so nothing is parsed.
+fn write_ndjson(out: &mut Vec<u8>, run: &RunSummary, text: &str) {
+    for (i, (column, value)) in INDEX_COLUMNS.iter().zip(index_values(run)).enumerate() {
+        out.push(if i == 0 { b'{' } else { b',' });
+        // Strings always serialize.
+        let _ = serde_json::to_writer(&mut *out, column.name);
         out.push(b':');
         let _ = serde_json::to_writer(&mut *out, value);
-    };
-    for (column, value) in INDEX_COLUMNS.iter().zip(index_values(run)) {
-        field(out, column.name, &Value::String(value.to_owned()));
     }
-    for column in COLUMNS {
-        field(
-            out,
-            column.name,
-            row.get(column.name).unwrap_or(&Value::Null),
-        );
-    }
-    for (name, value) in row {
-        if export::is_dynamic_column(name) {
-            field(out, name, value);
+    match text.strip_prefix('{') {
+        Some(rest) if rest != "}" => {
+            out.push(b',');
+            out.extend_from_slice(rest.as_bytes());
         }
+        _ => out.push(b'}'),
     }
-    out.extend_from_slice(b"}\n");
+    out.push(b'\n');
 }
 
+/// One CSV record: the index columns, the fixed columns in order, then `dynamic` (sorted),
+/// merged with the row's own data columns (sorted too).
 fn write_csv(
     writer: &mut csv::Writer<Vec<u8>>,
-    header: &[String],
+    dynamic: &[String],
     run: &RunSummary,
-    row: &Row,
+    text: &str,
 ) -> Result<(), ApiError> {
-    let index = index_values(run);
-    for (i, name) in header.iter().enumerate() {
-        let text = match index.get(i) {
-            Some(value) => std::borrow::Cow::Borrowed(*value),
-            None => match row.get(name) {
-                None | Some(Value::Null) => std::borrow::Cow::Borrowed(""),
-                Some(Value::String(s)) => std::borrow::Cow::Borrowed(s.as_str()),
-                Some(other) => std::borrow::Cow::Owned(other.to_string()),
-            },
+    for value in index_values(run) {
+        writer.write_field(value).map_err(csv_error)?;
+    }
+    let entries = entries(run, text)?;
+    for (i, column) in COLUMNS.iter().enumerate() {
+        // Rendered rows hold the fixed columns first, in order; look a column up only if not.
+        let value = match entries.get(i) {
+            Some((name, value)) if name == column.name => Some(*value),
+            _ => entries
+                .iter()
+                .find(|(n, _)| n == column.name)
+                .map(|(_, v)| *v),
         };
-        writer.write_field(text.as_bytes()).map_err(csv_error)?;
+        let cell = value.map(export::cell_text).unwrap_or_default();
+        writer.write_field(cell.as_bytes()).map_err(csv_error)?;
+    }
+    let mut own = entries.iter().skip(COLUMNS.len()).peekable();
+    for column in dynamic {
+        while own
+            .next_if(|(name, _)| name.as_ref() < column.as_str())
+            .is_some()
+        {}
+        let cell = match own.peek() {
+            Some((name, value)) if name.as_ref() == column.as_str() => export::cell_text(value),
+            _ => Cow::Borrowed(""),
+        };
+        writer.write_field(cell.as_bytes()).map_err(csv_error)?;
     }
     writer.write_record(None::<&[u8]>).map_err(csv_error)
-}
-
-/// One row and the bytes it takes as JSON (for the budget).
-struct SizedRow {
-    values: Row,
-    size: usize,
 }
 
 /// A run and its rows (only those of the asked scenario type, when one was asked).
 struct ExportRun {
     summary: RunSummary,
-    rows: Vec<SizedRow>,
+    rows: Vec<StoredRow>,
 }
 
 /// The matching runs with their rows, newest filed first, read a page at a time.
@@ -376,27 +399,11 @@ impl<'a> RowSource<'a> {
             let stored = index.export_rows(&page.runs).await?;
             for (summary, rows) in page.runs.into_iter().zip(stored) {
                 let mut rows = match rows {
-                    Some(texts) => texts
-                        .into_iter()
-                        .map(|text| {
-                            let values = serde_json::from_str(&text).map_err(|e| {
-                                ApiError::Store(StoreError::Task(format!(
-                                    "export row of {}/{} is not JSON: {e}",
-                                    summary.group, summary.request_id
-                                )))
-                            })?;
-                            Ok(SizedRow {
-                                values,
-                                size: text.len(),
-                            })
-                        })
-                        .collect::<Result<Vec<_>, ApiError>>()?,
+                    Some(rows) => rows,
                     None => self.rows_from_document(&summary).await?,
                 };
                 if let Some(wanted) = &self.query.scenario_type {
-                    rows.retain(|r| {
-                        r.values.get("scenario_type").and_then(Value::as_str) == Some(wanted)
-                    });
+                    rows.retain(|r| &r.scenario_type == wanted);
                 }
                 self.ready.push_back(ExportRun { summary, rows });
             }
@@ -408,7 +415,7 @@ impl<'a> RowSource<'a> {
     }
 
     /// Rows of a run filed before rows were stored in the index (or under an older layout).
-    async fn rows_from_document(&self, run: &RunSummary) -> Result<Vec<SizedRow>, ApiError> {
+    async fn rows_from_document(&self, run: &RunSummary) -> Result<Vec<StoredRow>, ApiError> {
         let key = RunKey::new(&run.group, &run.request_id)?;
         let bytes = self
             .state
@@ -429,10 +436,14 @@ impl<'a> RowSource<'a> {
             )))
         })?;
         Ok(export::scenario_rows(&document)
-            .into_iter()
-            .map(|values| SizedRow {
-                size: serde_json::to_string(&values).map_or(0, |t| t.len()),
-                values,
+            .iter()
+            .map(|row| StoredRow {
+                scenario_type: row
+                    .get("scenario_type")
+                    .and_then(Value::as_str)
+                    .unwrap_or_default()
+                    .to_owned(),
+                text: export::render_row(row),
             })
             .collect())
     }

@@ -128,7 +128,7 @@ pub(crate) fn run_record(key: &RunKey, document: &ChaosRunTelemetry, stored: &[u
                     exit_status: s.exit_status.get().copied(),
                     start_timestamp: s.start_timestamp.get().and_then(|n| n.as_f64()),
                     end_timestamp: s.end_timestamp.get().and_then(|n| n.as_f64()),
-                    export_row: serde_json::to_string(row).unwrap_or_default(),
+                    export_row: export::render_row(row),
                 })
                 .collect()
         })

@@ -24,7 +24,7 @@ use krkn_telemetry_model::export::EXPORT_VERSION;
 
 use super::{
     ListEntry, ObjectStore, PutOutcome, RunIndex, RunPage, RunPosition, RunQuery, RunRecord,
-    RunSummary, StoreError, UploadRequest, UserRecord, UserStore,
+    RunSummary, StoreError, StoredRow, UploadRequest, UserRecord, UserStore,
 };
 
 /// Where the AWS store lives.
@@ -441,7 +441,10 @@ impl ObjectStore for AwsStore {
 
 impl AwsStore {
     /// The export rows of one run's scenario items, `None` when one lacks a current row.
-    async fn run_export_rows(&self, run: &RunSummary) -> Result<Option<Vec<String>>, StoreError> {
+    async fn run_export_rows(
+        &self,
+        run: &RunSummary,
+    ) -> Result<Option<Vec<StoredRow>>, StoreError> {
         let pk = format!("GROUP#{}", run.group);
         let mut rows = Vec::new();
         let mut start: Option<HashMap<String, AttributeValue>> = None;
@@ -456,7 +459,7 @@ impl AwsStore {
                     ":prefix",
                     s(format!("RUN#{}#SCENARIO#", run.request_id)),
                 )
-                .projection_expression("export_version, export_row")
+                .projection_expression("scenario_type, export_version, export_row")
                 .set_exclusive_start_key(start)
                 .send()
                 .await
@@ -465,7 +468,13 @@ impl AwsStore {
                 let current = matches!(item.get("export_version"),
                     Some(AttributeValue::N(v)) if v == &EXPORT_VERSION.to_string());
                 match item.get("export_row") {
-                    Some(AttributeValue::S(row)) if current => rows.push(row.clone()),
+                    Some(AttributeValue::S(text)) if current => rows.push(StoredRow {
+                        scenario_type: match item.get("scenario_type") {
+                            Some(AttributeValue::S(t)) => t.clone(),
+                            _ => String::new(),
+                        },
+                        text: text.clone(),
+                    }),
                     _ => return Ok(None),
                 }
             }
@@ -641,7 +650,7 @@ impl RunIndex for AwsStore {
     async fn export_rows(
         &self,
         runs: &[RunSummary],
-    ) -> Result<Vec<Option<Vec<String>>>, StoreError> {
+    ) -> Result<Vec<Option<Vec<StoredRow>>>, StoreError> {
         // One Query per run (its scenario items share its partition), eight at a time, in order.
         let queries: Vec<_> = runs.iter().map(|run| self.run_export_rows(run)).collect();
         futures_util::stream::iter(queries)

@@ -18,7 +18,8 @@ use rusqlite::{Connection, OptionalExtension, params};
 
 use super::{
     ListEntry, ObjectStore, PutOutcome, RunIndex, RunPage, RunPosition, RunQuery, RunRecord,
-    RunSummary, StoreError, UploadRequest, UserRecord, UserStore, major_version_of, run_tag_of,
+    RunSummary, StoreError, StoredRow, UploadRequest, UserRecord, UserStore, major_version_of,
+    run_tag_of,
 };
 use crate::signing::{LinkClaims, LinkKind, Signer};
 use krkn_telemetry_model::export::EXPORT_VERSION;
@@ -421,20 +422,26 @@ impl LocalStore {
     pub fn read_export_rows(
         &self,
         runs: &[RunSummary],
-    ) -> Result<Vec<Option<Vec<String>>>, StoreError> {
+    ) -> Result<Vec<Option<Vec<StoredRow>>>, StoreError> {
         let db = self.index();
         let mut statement = db.prepare_cached(
-            "SELECT export_version, export_row FROM scenarios
+            "SELECT scenario_type, export_version, export_row FROM scenarios
              WHERE grp = ?1 AND request_id = ?2 ORDER BY idx",
         )?;
         let mut all = Vec::with_capacity(runs.len());
         for run in runs {
             let rows = statement.query_map(params![run.group, run.request_id], |r| {
-                let version: Option<i64> = r.get(0)?;
-                let row: Option<String> = r.get(1)?;
-                Ok(row.filter(|_| version == Some(i64::from(EXPORT_VERSION))))
+                let version: Option<i64> = r.get(1)?;
+                let text: Option<String> = r.get(2)?;
+                match text.filter(|_| version == Some(i64::from(EXPORT_VERSION))) {
+                    Some(text) => Ok(Some(StoredRow {
+                        scenario_type: r.get(0)?,
+                        text,
+                    })),
+                    None => Ok(None),
+                }
             })?;
-            let rows: Vec<Option<String>> = rows.collect::<Result<_, _>>()?;
+            let rows: Vec<Option<StoredRow>> = rows.collect::<Result<_, _>>()?;
             let complete = rows.len() as u64 == run.scenario_count;
             all.push(if complete {
                 rows.into_iter().collect()
@@ -663,7 +670,7 @@ impl RunIndex for Embedded {
     async fn export_rows(
         &self,
         runs: &[RunSummary],
-    ) -> Result<Vec<Option<Vec<String>>>, StoreError> {
+    ) -> Result<Vec<Option<Vec<StoredRow>>>, StoreError> {
         let runs = runs.to_vec();
         self.run(move |s| s.read_export_rows(&runs)).await
     }

@@ -76,7 +76,16 @@ pub trait RunIndex: Send + Sync {
     async fn export_rows(
         &self,
         runs: &[RunSummary],
-    ) -> Result<Vec<Option<Vec<String>>>, StoreError>;
+    ) -> Result<Vec<Option<Vec<StoredRow>>>, StoreError>;
+}
+
+/// A scenario's export row as the index holds it.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct StoredRow {
+    /// The scenario's type (for the export's `scenario_type` filter without reading the row).
+    pub scenario_type: String,
+    /// The row, rendered by `krkn_telemetry_model::export::render_row`.
+    pub text: String,
 }
 
 /// Which runs to list (`GET /api/v1/runs`). Every filter is optional; all given ones must hold.
@@ -371,7 +380,7 @@ pub struct ScenarioRecord {
     pub start_timestamp: Option<f64>,
     /// End, unix seconds.
     pub end_timestamp: Option<f64>,
-    /// The scenario's export row (the model's `export::scenario_rows`), JSON text, of layout
+    /// The scenario's export row (`krkn_telemetry_model::export::render_row`), of layout
     /// version `krkn_telemetry_model::export::EXPORT_VERSION`.
     pub export_row: String,
 }
