@@ -27,6 +27,15 @@ use super::{
     RunSummary, StoreError, StoredRow, UploadRequest, UserRecord, UserStore,
 };
 
+/// The HTTPS client of every SDK call (and of credential providers): hyper with rustls on
+/// ring, the crypto the rest of the project uses, instead of the SDK's default aws-lc.
+pub fn http_client() -> aws_sdk_s3::config::SharedHttpClient {
+    use aws_smithy_http_client::tls::{self, rustls_provider::CryptoMode};
+    aws_smithy_http_client::Builder::new()
+        .tls_provider(tls::Provider::Rustls(CryptoMode::Ring))
+        .build_https()
+}
+
 /// Where the AWS store lives.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct AwsSettings {
@@ -99,7 +108,8 @@ fn explain<E: std::error::Error>(error: E) -> String {
 impl AwsStore {
     /// Clients from the default AWS configuration chain, pointed at `settings`.
     pub async fn connect(settings: &AwsSettings) -> Self {
-        let mut loader = aws_config::defaults(aws_config::BehaviorVersion::latest());
+        let mut loader =
+            aws_config::defaults(aws_config::BehaviorVersion::latest()).http_client(http_client());
         if let Some(endpoint) = &settings.endpoint {
             loader = loader.endpoint_url(endpoint);
         }

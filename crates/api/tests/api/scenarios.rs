@@ -360,6 +360,7 @@ async fn forget_export_rows(app: &TestApp) {
         }
         Some(settings) => {
             let shared = aws_config::defaults(aws_config::BehaviorVersion::latest())
+                .http_client(krkn_telemetry_api::store::aws::http_client())
                 .endpoint_url(settings.endpoint.as_deref().expect("moto"))
                 .load()
                 .await;
