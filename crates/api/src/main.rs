@@ -159,7 +159,8 @@ async fn run(cli: Cli) -> anyhow::Result<()> {
             let listener = tokio::net::TcpListener::bind(listen)
                 .await
                 .with_context(|| format!("cannot listen on {listen}"))?;
-            tracing::info!("serving on http://{}", listener.local_addr()?);
+            let address = listener.local_addr()?;
+            tracing::info!("serving on http://{address} (console: http://{address}/console/)");
             // argon2 costs tens of milliseconds and ~19 MiB on purpose: do it off the start-up
             // path. Until it is done, `admin` cannot log in yet; nothing else waits for it.
             let users = backend.clone();

@@ -76,7 +76,7 @@ impl Format {
     params(
         ("format" = Option<String>, Query, description = "ndjson (default) or csv"),
         ("group" = Option<String>, Query, description = "Only this group"),
-        ("scenario_type" = Option<String>, Query, description = "Runs with a scenario of this type"),
+        ("scenario_type" = Option<String>, Query, description = "Only the scenarios of this type"),
         ("major_version" = Option<String>, Query, description = "Cluster major version, e.g. 4.18"),
         ("cloud" = Option<String>, Query, description = "Cloud platform, e.g. AWS"),
         ("job_status" = Option<String>, Query, description = "true/passed or false/failed"),
