@@ -5,70 +5,21 @@
 //! p50/p99 latency of `POST /telemetry` (the seed sample, a new run each time) and
 //! `GET /presigned-url` with 1 and 32 concurrent clients. Prints a markdown table.
 
-use std::process::{Child, Command, Stdio};
 use std::sync::Arc;
 use std::sync::atomic::{AtomicUsize, Ordering};
 use std::time::{Duration, Instant};
 
+mod support;
+
+use support::{PASSWORD, Server, rss_kib};
+
 const SEED: &[u8] = include_bytes!("../../model/tests/data/seed-sample.json");
-const PASSWORD: &str = "bench-admin-password";
-
-struct Server {
-    child: Child,
-    base: String,
-    _dir: tempfile::TempDir,
-}
-
-impl Drop for Server {
-    fn drop(&mut self) {
-        let _ = self.child.kill();
-        let _ = self.child.wait();
-    }
-}
-
-fn free_port() -> u16 {
-    std::net::TcpListener::bind("127.0.0.1:0")
-        .and_then(|l| l.local_addr())
-        .map(|a| a.port())
-        .expect("free port")
-}
-
-fn rss_kib(pid: u32) -> u64 {
-    std::fs::read_to_string(format!("/proc/{pid}/status"))
-        .ok()
-        .and_then(|s| {
-            s.lines()
-                .find(|l| l.starts_with("VmRSS:"))
-                .map(str::to_owned)
-        })
-        .and_then(|l| l.split_whitespace().nth(1).and_then(|v| v.parse().ok()))
-        .unwrap_or(0)
-}
-
 /// Starts the server; returns it and the time from spawn to the first 200 from /healthz.
 async fn start(client: &reqwest::Client) -> (Server, Duration) {
-    let dir = tempfile::tempdir().expect("data dir");
-    let port = free_port();
-    let base = format!("http://127.0.0.1:{port}");
     let started = Instant::now();
-    let child = Command::new(env!("CARGO_BIN_EXE_krkn-telemetry-api"))
-        .args([
-            "serve",
-            "--listen",
-            &format!("127.0.0.1:{port}"),
-            "--store",
-            "local",
-            "--data-dir",
-        ])
-        .arg(dir.path())
-        .env("KRKN_TELEMETRY_ADMIN_PASSWORD", PASSWORD)
-        .env("RUST_LOG", "warn")
-        .stdout(Stdio::null())
-        .stderr(Stdio::null())
-        .spawn()
-        .expect("server starts");
+    let server = Server::spawn();
     loop {
-        if let Ok(response) = client.get(format!("{base}/healthz")).send().await
+        if let Ok(response) = client.get(format!("{}/healthz", server.base)).send().await
             && response.status() == 200
         {
             break;
@@ -79,14 +30,7 @@ async fn start(client: &reqwest::Client) -> (Server, Duration) {
         );
         tokio::time::sleep(Duration::from_micros(200)).await;
     }
-    (
-        Server {
-            child,
-            base,
-            _dir: dir,
-        },
-        started.elapsed(),
-    )
+    (server, started.elapsed())
 }
 
 struct Figures {

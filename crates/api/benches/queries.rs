@@ -12,7 +12,6 @@
 //! Prints a markdown report; the figures go to BENCHMARKS.md. Under `cargo test` (no `--bench`
 //! argument) it runs as a quick smoke check: 200 runs, one round of everything.
 
-use std::process::{Child, Command, Stdio};
 use std::sync::Arc;
 use std::sync::atomic::{AtomicBool, AtomicU64, AtomicUsize, Ordering};
 use std::time::{Duration, Instant};
@@ -20,7 +19,10 @@ use std::time::{Duration, Instant};
 use futures_util::StreamExt;
 use serde_json::{Value, json};
 
-const PASSWORD: &str = "bench-admin-password";
+mod support;
+
+use support::{PASSWORD, Server, rss_kib};
+
 const SCENARIOS_PER_RUN: usize = 10;
 const GROUPS: usize = 10;
 const TYPES: [&str; 5] = [
@@ -33,60 +35,13 @@ const TYPES: [&str; 5] = [
 const CLOUDS: [&str; 3] = ["AWS", "GCP", "Azure"];
 const VERSIONS: [&str; 3] = ["4.17", "4.18", "4.19"];
 
-struct Server {
-    child: Child,
-    base: String,
-    _dir: tempfile::TempDir,
-}
-
-impl Drop for Server {
-    fn drop(&mut self) {
-        let _ = self.child.kill();
-        let _ = self.child.wait();
-    }
-}
-
-fn free_port() -> u16 {
-    std::net::TcpListener::bind("127.0.0.1:0")
-        .and_then(|l| l.local_addr())
-        .map(|a| a.port())
-        .expect("free port")
-}
-
-fn rss_kib(pid: u32) -> u64 {
-    std::fs::read_to_string(format!("/proc/{pid}/status"))
-        .ok()
-        .and_then(|s| {
-            s.lines()
-                .find(|l| l.starts_with("VmRSS:"))
-                .map(str::to_owned)
-        })
-        .and_then(|l| l.split_whitespace().nth(1).and_then(|v| v.parse().ok()))
-        .unwrap_or(0)
-}
-
+/// Starts the server and waits until the admin can log in.
 async fn start(client: &reqwest::Client) -> Server {
-    let dir = tempfile::tempdir().expect("data dir");
-    let port = free_port();
-    let base = format!("http://127.0.0.1:{port}");
-    let child = Command::new(env!("CARGO_BIN_EXE_krkn-telemetry-api"))
-        .args([
-            "serve",
-            "--listen",
-            &format!("127.0.0.1:{port}"),
-            "--data-dir",
-        ])
-        .arg(dir.path())
-        .env("KRKN_TELEMETRY_ADMIN_PASSWORD", PASSWORD)
-        .env("RUST_LOG", "warn")
-        .stdout(Stdio::null())
-        .stderr(Stdio::null())
-        .spawn()
-        .expect("server starts");
+    let server = Server::spawn();
     let started = Instant::now();
     loop {
         let ready = client
-            .get(format!("{base}/api/v1/runs?limit=1"))
+            .get(format!("{}/api/v1/runs?limit=1", server.base))
             .basic_auth("admin", Some(PASSWORD))
             .send()
             .await
@@ -100,11 +55,7 @@ async fn start(client: &reqwest::Client) -> Server {
         );
         tokio::time::sleep(Duration::from_millis(20)).await;
     }
-    Server {
-        child,
-        base,
-        _dir: dir,
-    }
+    server
 }
 
 /// Run `i`: a krkn document of 10 scenarios (the model's synthetic sample: parameters, five

@@ -29,7 +29,7 @@ use serde_json::Value;
 use serde_json::value::RawValue;
 
 use super::AppState;
-use super::runs::{encode_cursor, parse_query};
+use super::runs::{RunFilters, encode_cursor, parse_query};
 use crate::error::ApiError;
 use crate::store::{RunPosition, RunQuery, RunSummary, StoreError, StoredRow};
 
@@ -75,15 +75,7 @@ impl Format {
     tag = "runs",
     params(
         ("format" = Option<String>, Query, description = "ndjson (default) or csv"),
-        ("group" = Option<String>, Query, description = "Only this group"),
-        ("scenario_type" = Option<String>, Query, description = "Only the scenarios of this type"),
-        ("major_version" = Option<String>, Query, description = "Cluster major version, e.g. 4.18"),
-        ("cloud" = Option<String>, Query, description = "Cloud platform, e.g. AWS"),
-        ("job_status" = Option<String>, Query, description = "true/passed or false/failed"),
-        ("run_tag" = Option<String>, Query, description = "Text the run tag contains"),
-        ("since" = Option<String>, Query, description = "Filed at or after: RFC 3339 or unix seconds"),
-        ("until" = Option<String>, Query, description = "Filed at or before: RFC 3339 or unix seconds"),
-        ("cursor" = Option<String>, Query, description = "Where the previous page or response ended"),
+        RunFilters,
     ),
     responses(
         (status = 200, description = "One row per scenario joined with its run, streamed (columns: README, Dataset export); X-Next-Cursor when a byte budget ended the response early",
