@@ -24,7 +24,7 @@ fn phases(label: &str, bytes: &[u8], n: usize) {
     let validate_us = per(t);
     let t = Instant::now();
     for _ in 0..n {
-        std::hint::black_box(doc.to_json());
+        std::hint::black_box(doc.to_json_with_capacity(bytes.len()));
     }
     let ser_us = per(t);
     let total = parse_us + validate_us + ser_us;
