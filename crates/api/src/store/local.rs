@@ -29,9 +29,39 @@ use krkn_telemetry_model::export::EXPORT_VERSION;
 pub struct LocalStore {
     data_dir: PathBuf,
     objects: PathBuf,
+    /// The one connection that writes (SQLite allows one writer at a time).
     index: Mutex<Connection>,
+    /// Connections that only read (user checks on every request, run queries, exports): in
+    /// WAL mode they read the last commit without waiting for the writer.
+    readers: Vec<Mutex<Connection>>,
+    /// Runs waiting to be indexed: whoever holds the writer next indexes all of them in one
+    /// transaction (group commit; see [`LocalStore::write_run`]).
+    pending_runs: Mutex<Vec<Arc<PendingRun>>>,
     signer: Signer,
 }
+
+/// A run handed to the group commit, and what became of it.
+struct PendingRun {
+    run: RunRecord,
+    outcome: Mutex<Option<Result<(), StoreError>>>,
+}
+
+impl PendingRun {
+    fn settle(&self, outcome: Result<(), StoreError>) {
+        *self.outcome.lock().unwrap_or_else(|p| p.into_inner()) = Some(outcome);
+    }
+
+    fn take_outcome(&self) -> Option<Result<(), StoreError>> {
+        self.outcome
+            .lock()
+            .unwrap_or_else(|p| p.into_inner())
+            .take()
+    }
+}
+
+/// Reader connections of the embedded index. Every request checks its user, so with one
+/// shared connection 32 clients queued on one lock behind each other's writes.
+const READER_CONNECTIONS: usize = 4;
 
 fn io<'a>(action: &'static str, path: &'a Path) -> impl FnOnce(std::io::Error) -> StoreError + 'a {
     move |source| StoreError::Io {
@@ -69,18 +99,42 @@ impl LocalStore {
                  password_hash TEXT NOT NULL);",
         )?;
         migrate_index(&connection)?;
+        let readers = (0..READER_CONNECTIONS)
+            .map(|_| {
+                let reader = Connection::open(data_dir.join("index.sqlite"))?;
+                reader.execute_batch("PRAGMA query_only = 1;")?;
+                Ok(Mutex::new(reader))
+            })
+            .collect::<Result<_, StoreError>>()?;
         let signer = Signer::load_or_create(&data_dir.join("signing.key"))?;
         Ok(LocalStore {
             data_dir: data_dir.to_owned(),
             objects,
             index: Mutex::new(connection),
+            readers,
+            pending_runs: Mutex::new(Vec::new()),
             signer,
         })
     }
 
+    /// The writing connection.
     fn index(&self) -> std::sync::MutexGuard<'_, Connection> {
         // A panic while holding the lock leaves SQLite consistent (transactions); keep going.
         self.index
+            .lock()
+            .unwrap_or_else(|poisoned| poisoned.into_inner())
+    }
+
+    /// A free reading connection, or the least likely busy one when all are taken.
+    fn reader(&self) -> std::sync::MutexGuard<'_, Connection> {
+        for reader in &self.readers {
+            if let Ok(guard) = reader.try_lock() {
+                return guard;
+            }
+        }
+        static NEXT: std::sync::atomic::AtomicUsize = std::sync::atomic::AtomicUsize::new(0);
+        let at = NEXT.fetch_add(1, std::sync::atomic::Ordering::Relaxed) % self.readers.len();
+        self.readers[at]
             .lock()
             .unwrap_or_else(|poisoned| poisoned.into_inner())
     }
@@ -111,14 +165,7 @@ impl LocalStore {
     /// A fresh path for a temporary file in the store's own file system, so that committing
     /// it is a link, not a copy.
     pub fn temp_path(&self) -> PathBuf {
-        self.data_dir.join("tmp").join(format!(
-            "{}-{}.part",
-            std::process::id(),
-            SystemTime::now()
-                .duration_since(SystemTime::UNIX_EPOCH)
-                .map(|d| d.as_nanos())
-                .unwrap_or_default()
-        ))
+        self.data_dir.join("tmp").join(unique_temp_name(""))
     }
 
     /// Moves a finished temporary file to `key` unless an object is already there; the
@@ -169,9 +216,16 @@ impl LocalStore {
         }
         let parent = path.parent().unwrap_or(&self.objects);
         fs::create_dir_all(parent).map_err(io("create", parent))?;
-        let tmp = self.temp_path();
+        // The temporary file sits next to the object, under a hidden name (no key starts with
+        // a dot; listings skip such names): a shared temporary folder was one directory lock
+        // that every concurrent filing took twice.
+        let tmp = parent.join(unique_temp_name("."));
         let result = (|| {
-            let mut file = fs::File::create(&tmp).map_err(io("create", &tmp))?;
+            let mut file = fs::OpenOptions::new()
+                .write(true)
+                .create_new(true)
+                .open(&tmp)
+                .map_err(io("create", &tmp))?;
             file.write_all(bytes).map_err(io("write", &tmp))?;
             file.sync_all().map_err(io("sync", &tmp))?;
             match fs::hard_link(&tmp, &path) {
@@ -218,6 +272,10 @@ impl LocalStore {
         for entry in reader {
             let entry = entry.map_err(io("list", &dir))?;
             let name = entry.file_name().to_string_lossy().into_owned();
+            if name.starts_with('.') {
+                // A file being written (see `write_if_absent`); never a key.
+                continue;
+            }
             if start_after.is_some_and(|after| name.as_str() <= after) {
                 continue;
             }
@@ -249,59 +307,53 @@ impl LocalStore {
     }
 
     /// Adds or replaces the index entries of a run (one row per run, one per scenario).
-    pub fn write_run(&self, run: &RunRecord) -> Result<(), StoreError> {
+    ///
+    /// Group commit: the run is queued, then the caller waits for the writing connection. The
+    /// first caller to get it indexes every queued run in one transaction; the others find
+    /// their run already settled when their turn comes. Under load (32 clients filing at once)
+    /// this writes each index page once per batch instead of once per run. Should the batch
+    /// fail, each of its runs is written on its own, so that every caller gets the outcome its
+    /// own run would have had.
+    pub fn write_run(&self, run: RunRecord) -> Result<(), StoreError> {
+        let mine = Arc::new(PendingRun {
+            run,
+            outcome: Mutex::new(None),
+        });
+        self.pending_runs
+            .lock()
+            .unwrap_or_else(|p| p.into_inner())
+            .push(Arc::clone(&mine));
         let mut db = self.index();
-        let tx = db.transaction()?;
-        tx.execute(
-            "INSERT OR REPLACE INTO runs (grp, request_id, run_uuid, filed_at, cluster_version,
-                 cloud_infrastructure, job_status, document_sha256, document_bytes,
-                 major_version, run_tag, scenario_count)
-             VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12)",
-            params![
-                run.group,
-                run.request_id,
-                run.run_uuid,
-                run.filed_at,
-                run.cluster_version,
-                run.cloud_infrastructure,
-                run.job_status,
-                run.document_sha256,
-                run.document_bytes as i64,
-                run.major_version,
-                run.run_tag,
-                run.scenarios.len() as i64
-            ],
-        )?;
-        tx.execute(
-            "DELETE FROM scenarios WHERE grp = ?1 AND request_id = ?2",
-            params![run.group, run.request_id],
-        )?;
-        for s in &run.scenarios {
-            tx.execute(
-                "INSERT INTO scenarios (grp, request_id, idx, scenario, scenario_type,
-                     exit_status, start_timestamp, end_timestamp, export_version, export_row)
-                 VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10)",
-                params![
-                    run.group,
-                    run.request_id,
-                    s.index,
-                    s.scenario,
-                    s.scenario_type,
-                    s.exit_status,
-                    s.start_timestamp,
-                    s.end_timestamp,
-                    EXPORT_VERSION,
-                    s.export_row
-                ],
-            )?;
+        if let Some(outcome) = mine.take_outcome() {
+            return outcome;
         }
-        tx.commit()?;
-        Ok(())
+        let batch =
+            std::mem::take(&mut *self.pending_runs.lock().unwrap_or_else(|p| p.into_inner()));
+        let together = (|| {
+            let tx = db.transaction()?;
+            for pending in &batch {
+                insert_run(&tx, &pending.run)?;
+            }
+            tx.commit()
+        })();
+        for pending in &batch {
+            let outcome = match &together {
+                Ok(()) => Ok(()),
+                Err(_) => (|| {
+                    let tx = db.transaction()?;
+                    insert_run(&tx, &pending.run)?;
+                    Ok(tx.commit()?)
+                })(),
+            };
+            pending.settle(outcome);
+        }
+        mine.take_outcome()
+            .unwrap_or_else(|| Err(StoreError::Task("run was not indexed".to_owned())))
     }
 
     /// Number of indexed runs and scenarios of a run key (for tests and tooling).
     pub fn count_run(&self, group: &str, request_id: &str) -> Result<(u64, u64), StoreError> {
-        let db = self.index();
+        let db = self.reader();
         let runs: u64 = db.query_row(
             "SELECT COUNT(*) FROM runs WHERE grp = ?1 AND request_id = ?2",
             params![group, request_id],
@@ -382,7 +434,7 @@ impl LocalStore {
         sql.push_str(" ORDER BY r.filed_at DESC, r.grp DESC, r.request_id DESC LIMIT ?");
         values.push(Value::Integer(query.limit as i64 + 1));
 
-        let db = self.index();
+        let db = self.reader();
         let mut statement = db.prepare_cached(&sql)?;
         let rows = statement.query_map(rusqlite::params_from_iter(values), |r| {
             let types: Option<String> = r.get(11)?;
@@ -423,7 +475,7 @@ impl LocalStore {
         &self,
         runs: &[RunSummary],
     ) -> Result<Vec<Option<Vec<StoredRow>>>, StoreError> {
-        let db = self.index();
+        let db = self.reader();
         let mut statement = db.prepare_cached(
             "SELECT scenario_type, export_version, export_row FROM scenarios
              WHERE grp = ?1 AND request_id = ?2 ORDER BY idx",
@@ -454,20 +506,19 @@ impl LocalStore {
 
     /// Reads a user.
     pub fn read_user(&self, name: &str) -> Result<Option<UserRecord>, StoreError> {
-        let db = self.index();
-        Ok(db
-            .query_row(
-                "SELECT name, role, groups, password_hash FROM users WHERE name = ?1",
-                params![name],
-                |r| {
-                    Ok(UserRecord {
-                        name: r.get(0)?,
-                        role: r.get(1)?,
-                        groups: r.get(2)?,
-                        password_hash: r.get(3)?,
-                    })
-                },
-            )
+        let db = self.reader();
+        let mut statement = db.prepare_cached(
+            "SELECT name, role, groups, password_hash FROM users WHERE name = ?1",
+        )?;
+        Ok(statement
+            .query_row(params![name], |r| {
+                Ok(UserRecord {
+                    name: r.get(0)?,
+                    role: r.get(1)?,
+                    groups: r.get(2)?,
+                    password_hash: r.get(3)?,
+                })
+            })
             .optional()?)
     }
 
@@ -490,7 +541,7 @@ impl LocalStore {
 
     /// Every user, by name.
     pub fn read_users(&self) -> Result<Vec<UserRecord>, StoreError> {
-        let db = self.index();
+        let db = self.reader();
         let mut statement =
             db.prepare("SELECT name, role, groups, password_hash FROM users ORDER BY name")?;
         let rows = statement.query_map([], |r| {
@@ -503,6 +554,56 @@ impl LocalStore {
         })?;
         Ok(rows.collect::<Result<_, _>>()?)
     }
+}
+
+/// The index rows of one run, inside the caller's transaction (one row per run, one per
+/// scenario; an existing run's rows are replaced).
+fn insert_run(tx: &rusqlite::Transaction<'_>, run: &RunRecord) -> rusqlite::Result<()> {
+    // Cached statements: parsing the SQL on every filing was 3% of the server's time.
+    tx.prepare_cached(
+        "INSERT OR REPLACE INTO runs (grp, request_id, run_uuid, filed_at, cluster_version,
+             cloud_infrastructure, job_status, document_sha256, document_bytes,
+             major_version, run_tag, scenario_count)
+         VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12)",
+    )?
+    .execute(params![
+        run.group,
+        run.request_id,
+        run.run_uuid,
+        run.filed_at,
+        run.cluster_version,
+        run.cloud_infrastructure,
+        run.job_status,
+        run.document_sha256,
+        run.document_bytes as i64,
+        run.major_version,
+        run.run_tag,
+        run.scenarios.len() as i64
+    ])?;
+    tx.prepare_cached("DELETE FROM scenarios WHERE grp = ?1 AND request_id = ?2")?
+        .execute(params![run.group, run.request_id])?;
+    {
+        let mut insert = tx.prepare_cached(
+            "INSERT INTO scenarios (grp, request_id, idx, scenario, scenario_type,
+                 exit_status, start_timestamp, end_timestamp, export_version, export_row)
+             VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10)",
+        )?;
+        for s in &run.scenarios {
+            insert.execute(params![
+                run.group,
+                run.request_id,
+                s.index,
+                s.scenario,
+                s.scenario_type,
+                s.exit_status,
+                s.start_timestamp,
+                s.end_timestamp,
+                EXPORT_VERSION,
+                s.export_row
+            ])?;
+        }
+    }
+    Ok(())
 }
 
 /// Brings an index written by an older version up to date: the columns and indexes the run
@@ -577,6 +678,18 @@ impl Embedded {
             .await
             .map_err(|e| StoreError::Task(e.to_string()))?
     }
+}
+
+/// A name no other temporary file of this store has: process id, a per-process counter and
+/// the time, `prefix` first (`.` hides it from listings).
+fn unique_temp_name(prefix: &str) -> String {
+    static COUNTER: std::sync::atomic::AtomicU64 = std::sync::atomic::AtomicU64::new(0);
+    let count = COUNTER.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
+    let nanos = SystemTime::now()
+        .duration_since(SystemTime::UNIX_EPOCH)
+        .map(|d| d.as_nanos())
+        .unwrap_or_default();
+    format!("{prefix}{}-{count}-{nanos}.part", std::process::id())
 }
 
 fn unix_now() -> i64 {
@@ -654,7 +767,7 @@ impl ObjectStore for Embedded {
 impl RunIndex for Embedded {
     async fn index_run(&self, run: &RunRecord) -> Result<(), StoreError> {
         let run = run.clone();
-        self.run(move |s| s.write_run(&run)).await
+        self.run(move |s| s.write_run(run)).await
     }
 
     async fn run_counts(&self, group: &str, request_id: &str) -> Result<(u64, u64), StoreError> {
@@ -701,6 +814,81 @@ impl UserStore for Embedded {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::store::ScenarioRecord;
+
+    fn run_record(request_id: &str, scenario_indexes: &[u32]) -> RunRecord {
+        RunRecord {
+            group: "perf".to_owned(),
+            request_id: request_id.to_owned(),
+            run_uuid: "abc".to_owned(),
+            filed_at: "2026-12-01T08:00:00Z".to_owned(),
+            cluster_version: "4.18.0".to_owned(),
+            major_version: "4.18".to_owned(),
+            run_tag: String::new(),
+            cloud_infrastructure: "AWS".to_owned(),
+            job_status: Some(true),
+            document_sha256: "x".to_owned(),
+            document_bytes: 10,
+            scenarios: scenario_indexes
+                .iter()
+                .map(|&index| ScenarioRecord {
+                    index,
+                    scenario: "s.yaml".to_owned(),
+                    scenario_type: "pod_disruption_scenarios".to_owned(),
+                    exit_status: Some(0),
+                    start_timestamp: Some(1.0),
+                    end_timestamp: Some(2.0),
+                    export_row: "[]".to_owned(),
+                })
+                .collect(),
+        }
+    }
+
+    /// Runs filed at the same moment are indexed in one transaction; a run the index refuses
+    /// (two scenarios with one index break the scenarios' primary key) gets its own error and
+    /// takes none of the runs batched with it down.
+    #[test]
+    fn runs_filed_together_are_indexed_together_and_fail_alone() {
+        let dir = tempfile::tempdir().expect("temp dir");
+        let store = Arc::new(LocalStore::open(dir.path()).expect("store"));
+        let writer = store.index();
+        let mut filers = Vec::new();
+        for i in 0..8u32 {
+            let store = Arc::clone(&store);
+            let indexes: &[u32] = if i == 5 { &[0, 0] } else { &[0, 1] };
+            filers.push(std::thread::spawn(move || {
+                store.write_run(run_record(&format!("1764000000-run-{i}"), indexes))
+            }));
+        }
+        // Hold the writer until all eight runs are queued, so that they form one batch.
+        let deadline = std::time::Instant::now() + Duration::from_secs(10);
+        while store.pending_runs.lock().expect("queue").len() < 8 {
+            assert!(std::time::Instant::now() < deadline, "filers never queued");
+            std::thread::sleep(Duration::from_millis(5));
+        }
+        drop(writer);
+        let outcomes: Vec<_> = filers
+            .into_iter()
+            .map(|f| f.join().expect("filer"))
+            .collect();
+        for (i, outcome) in outcomes.iter().enumerate() {
+            let counts = store
+                .count_run("perf", &format!("1764000000-run-{i}"))
+                .expect("count");
+            if i == 5 {
+                let error = outcome.as_ref().expect_err("duplicate scenario index");
+                assert!(
+                    error.to_string().contains("UNIQUE constraint failed"),
+                    "{error}"
+                );
+                assert_eq!(counts, (0, 0), "the refused run left rows");
+            } else {
+                assert!(outcome.is_ok(), "run {i}: {outcome:?}");
+                assert_eq!(counts, (1, 2), "run {i}");
+            }
+        }
+        assert!(store.pending_runs.lock().expect("queue").is_empty());
+    }
 
     /// An index written before run queries existed gains their columns, filled in from what
     /// it holds, and its runs are listed.
