@@ -168,23 +168,34 @@ impl LocalStore {
         self.data_dir.join("tmp").join(unique_temp_name(""))
     }
 
-    /// Moves a finished temporary file to `key` unless an object is already there; the
-    /// temporary file is removed either way.
+    /// Moves a finished (synced) temporary file to `key` unless an object is already there;
+    /// the temporary file is removed either way. The new name is synced before this returns.
     pub fn commit_if_absent(&self, key: &str, temp: &Path) -> Result<PutOutcome, StoreError> {
         let result = (|| {
             let path = self.object_path(key)?;
             let parent = path.parent().unwrap_or(&self.objects);
-            fs::create_dir_all(parent).map_err(io("create", parent))?;
-            match fs::hard_link(temp, &path) {
-                Ok(()) => Ok(PutOutcome::Created),
-                Err(e) if e.kind() == std::io::ErrorKind::AlreadyExists => {
-                    Ok(PutOutcome::AlreadyExists)
-                }
-                Err(e) => Err(io("link", &path)(e)),
-            }
+            let changed = self.create_folders(parent)?;
+            link_durably(temp, &path, &changed)
         })();
         let _ = fs::remove_file(temp);
         result
+    }
+
+    /// Creates `dir` and its missing parents. Returns every folder that gained an entry (the
+    /// parent of each folder created), deepest first: their entries are only durable once
+    /// they are synced.
+    fn create_folders(&self, dir: &Path) -> Result<Vec<PathBuf>, StoreError> {
+        let mut changed = Vec::new();
+        let mut missing = dir;
+        while missing != self.objects && !missing.is_dir() {
+            let Some(parent) = missing.parent() else {
+                break;
+            };
+            changed.push(parent.to_owned());
+            missing = parent;
+        }
+        fs::create_dir_all(dir).map_err(io("create", dir))?;
+        Ok(changed)
     }
 
     /// True when an object exists under `key`.
@@ -215,7 +226,7 @@ impl LocalStore {
             return Ok(PutOutcome::AlreadyExists);
         }
         let parent = path.parent().unwrap_or(&self.objects);
-        fs::create_dir_all(parent).map_err(io("create", parent))?;
+        let changed = self.create_folders(parent)?;
         // The temporary file sits next to the object, under a hidden name (no key starts with
         // a dot; listings skip such names): a shared temporary folder was one directory lock
         // that every concurrent filing took twice.
@@ -228,13 +239,7 @@ impl LocalStore {
                 .map_err(io("create", &tmp))?;
             file.write_all(bytes).map_err(io("write", &tmp))?;
             file.sync_all().map_err(io("sync", &tmp))?;
-            match fs::hard_link(&tmp, &path) {
-                Ok(()) => Ok(PutOutcome::Created),
-                Err(e) if e.kind() == std::io::ErrorKind::AlreadyExists => {
-                    Ok(PutOutcome::AlreadyExists)
-                }
-                Err(e) => Err(io("link", &path)(e)),
-            }
+            link_durably(&tmp, &path, &changed)
         })();
         let _ = fs::remove_file(&tmp);
         result
@@ -680,6 +685,34 @@ impl Embedded {
     }
 }
 
+/// Links the synced file `temp` to `path` unless something is there, removes `temp`, and
+/// syncs the folder of `path`, then `new_folders` (those that gained a folder on the way), so
+/// that the name outlives a power cut before the index ever points at it.
+fn link_durably(
+    temp: &Path,
+    path: &Path,
+    new_folders: &[PathBuf],
+) -> Result<PutOutcome, StoreError> {
+    match fs::hard_link(temp, path) {
+        Ok(()) => {}
+        Err(e) if e.kind() == std::io::ErrorKind::AlreadyExists => {
+            return Ok(PutOutcome::AlreadyExists);
+        }
+        Err(e) => return Err(io("link", path)(e)),
+    }
+    let _ = fs::remove_file(temp);
+    for folder in path
+        .parent()
+        .into_iter()
+        .chain(new_folders.iter().map(PathBuf::as_path))
+    {
+        fs::File::open(folder)
+            .and_then(|f| f.sync_all())
+            .map_err(io("sync", folder))?;
+    }
+    Ok(PutOutcome::Created)
+}
+
 /// A name no other temporary file of this store has: process id, a per-process counter and
 /// the time, `prefix` first (`.` hides it from listings).
 fn unique_temp_name(prefix: &str) -> String {
@@ -842,6 +875,38 @@ mod tests {
                 })
                 .collect(),
         }
+    }
+
+    /// The folders whose entries a filing changes are the ones it syncs: the parent of every
+    /// folder it had to create, and nothing when the run's folder already existed.
+    #[test]
+    fn created_folders_name_the_folders_to_sync() {
+        let dir = tempfile::tempdir().expect("temp dir");
+        let store = LocalStore::open(dir.path()).expect("store");
+        let objects = dir.path().join("objects");
+        let run = objects.join("perf").join("1764000000-abc");
+        assert_eq!(
+            store.create_folders(&run).expect("create"),
+            vec![objects.join("perf"), objects.clone()]
+        );
+        assert!(run.is_dir());
+        let second = objects.join("perf").join("1764000001-abc");
+        assert_eq!(
+            store.create_folders(&second).expect("create"),
+            vec![objects.join("perf")]
+        );
+        assert!(store.create_folders(&second).expect("exists").is_empty());
+        assert_eq!(
+            store
+                .write_if_absent("perf/1764000002-abc/telemetry.json", b"{}")
+                .expect("write"),
+            PutOutcome::Created
+        );
+        let names: Vec<_> = fs::read_dir(objects.join("perf").join("1764000002-abc"))
+            .expect("run folder")
+            .map(|e| e.expect("entry").file_name())
+            .collect();
+        assert_eq!(names, vec!["telemetry.json"], "the temporary file was left behind");
     }
 
     /// Runs filed at the same moment are indexed in one transaction; a run the index refuses
