@@ -906,7 +906,11 @@ mod tests {
             .expect("run folder")
             .map(|e| e.expect("entry").file_name())
             .collect();
-        assert_eq!(names, vec!["telemetry.json"], "the temporary file was left behind");
+        assert_eq!(
+            names,
+            vec!["telemetry.json"],
+            "the temporary file was left behind"
+        );
     }
 
     /// Runs filed at the same moment are indexed in one transaction; a run the index refuses
