@@ -125,7 +125,7 @@ impl LocalStore {
             .unwrap_or_else(|poisoned| poisoned.into_inner())
     }
 
-    /// A free reading connection, or the least likely busy one when all are taken.
+    /// A free reading connection, or, when all are taken, the next one in turn.
     fn reader(&self) -> std::sync::MutexGuard<'_, Connection> {
         for reader in &self.readers {
             if let Ok(guard) = reader.try_lock() {
