@@ -18,7 +18,10 @@ impl Server {
     pub fn spawn() -> Server {
         let dir = tempfile::tempdir().expect("data dir");
         let port = free_port();
-        let child = Command::new(env!("CARGO_BIN_EXE_krkn-telemetry-api"))
+        // KRKN_BENCH_SERVER runs another build of the server under the same load (A/B).
+        let binary = std::env::var_os("KRKN_BENCH_SERVER")
+            .unwrap_or_else(|| env!("CARGO_BIN_EXE_krkn-telemetry-api").into());
+        let child = Command::new(binary)
             .args([
                 "serve",
                 "--listen",

@@ -7,6 +7,8 @@
 //! server) and [`aws`] (S3, DynamoDB, S3 presigned links).
 
 pub mod aws;
+mod document_log;
+mod folder_sync;
 pub mod local;
 
 use std::sync::Arc;

@@ -1,0 +1,233 @@
+//! The embedded store's log of documents not yet known to be on disk.
+//!
+//! A filed document must survive a power cut once its `POST` got a 200. Syncing every
+//! document file (and the folders naming it) on the request path cost three device flushes
+//! per filing and capped 32 concurrent clients at 3,000 to 3,400 filings/s on the project's
+//! VM (BENCHMARKS.md). Instead, the document's bytes go into the index's write-ahead log in the
+//! same group commit as the index entries, which SQLite syncs once per batch; the file is
+//! written through the page cache. A background thread later syncs the file system and
+//! forgets the logged copies. After an unclean stop, [`recover`] rewrites every logged
+//! document whose file is missing or differs, before the store serves anything.
+
+use std::fs;
+use std::path::{Component, Path, PathBuf};
+use std::sync::mpsc::{self, Receiver, RecvTimeoutError, SyncSender};
+use std::sync::{Arc, Mutex, PoisonError};
+use std::time::Duration;
+
+use rusqlite::{Connection, params};
+
+use super::StoreError;
+
+/// The table, created with the rest of the index.
+pub(crate) const SCHEMA: &str = "CREATE TABLE IF NOT EXISTS pending_documents (
+    seq INTEGER PRIMARY KEY, key TEXT NOT NULL, bytes BLOB NOT NULL);";
+
+/// How long the syncer waits after a filing before syncing. Long enough for the kernel's
+/// own write-back (which writes pages dirty for 30 s) to have written most of the files, so
+/// that the sync itself is short: a sync 1 s after a burst of filings wrote thousands of
+/// files at once, and the log commits of the filings still arriving waited behind it (p99
+/// of 32 clients 21 ms against 9 ms without; BENCHMARKS.md).
+const SYNC_DELAY: Duration = Duration::from_secs(30);
+
+/// How often the syncer looks again when no filing woke it (a failed sync is retried then).
+const IDLE_RECHECK: Duration = Duration::from_secs(30);
+
+/// Logs a document's bytes inside the caller's transaction.
+pub(crate) fn insert(
+    tx: &rusqlite::Transaction<'_>,
+    key: &str,
+    bytes: &[u8],
+) -> rusqlite::Result<()> {
+    tx.prepare_cached("INSERT INTO pending_documents (key, bytes) VALUES (?1, ?2)")?
+        .execute(params![key, bytes])?;
+    Ok(())
+}
+
+/// The file of a logged key under `objects`, or `None` for anything but plain relative
+/// segments (the keys were checked when filed; a damaged index must not write elsewhere).
+fn object_file(objects: &Path, key: &str) -> Option<PathBuf> {
+    let plain = !key.is_empty()
+        && Path::new(key)
+            .components()
+            .all(|c| matches!(c, Component::Normal(s) if !s.to_string_lossy().starts_with('.')));
+    plain.then(|| objects.join(key))
+}
+
+/// Rewrites every logged document whose file is missing or holds other bytes, syncs, and
+/// forgets the log. Returns how many files were rewritten. Safe while a server runs on the
+/// same directory: a live document's file already holds its bytes and is left alone.
+pub(crate) fn recover(db: &Mutex<Connection>, objects: &Path) -> Result<usize, StoreError> {
+    let logged: Vec<(i64, String, Vec<u8>)> = {
+        let db = db.lock().unwrap_or_else(PoisonError::into_inner);
+        let mut select =
+            db.prepare("SELECT seq, key, bytes FROM pending_documents ORDER BY seq")?;
+        let rows = select.query_map([], |r| Ok((r.get(0)?, r.get(1)?, r.get(2)?)))?;
+        rows.collect::<Result<_, _>>()?
+    };
+    let Some(last) = logged.last().map(|(seq, _, _)| *seq) else {
+        return Ok(0);
+    };
+    let mut rewritten = 0;
+    for (_, key, bytes) in &logged {
+        let Some(path) = object_file(objects, key) else {
+            tracing::warn!(key = %key, "logged document with an unusable key skipped");
+            continue;
+        };
+        if fs::read(&path).ok().as_deref() == Some(bytes.as_slice()) {
+            continue;
+        }
+        restore(objects, &path, bytes)?;
+        rewritten += 1;
+    }
+    sync_documents(objects, logged.iter().map(|(_, key, _)| key.as_str()))?;
+    db.lock()
+        .unwrap_or_else(PoisonError::into_inner)
+        .execute("DELETE FROM pending_documents WHERE seq <= ?1", [last])?;
+    Ok(rewritten)
+}
+
+/// Writes `bytes` to `path` through a synced temporary file renamed over whatever is there
+/// (after a power cut, a partial file of our own), then syncs the folders up to `objects`.
+fn restore(objects: &Path, path: &Path, bytes: &[u8]) -> Result<(), StoreError> {
+    let io = |action: &'static str, at: &Path| {
+        let at = at.display().to_string();
+        move |source| StoreError::Io {
+            action,
+            path: at,
+            source,
+        }
+    };
+    let parent = path.parent().unwrap_or(objects);
+    fs::create_dir_all(parent).map_err(io("create", parent))?;
+    let temp = parent.join(super::local::unique_temp_name("."));
+    fs::write(&temp, bytes).map_err(io("write", &temp))?;
+    fs::File::open(&temp)
+        .and_then(|f| f.sync_all())
+        .map_err(io("sync", &temp))?;
+    fs::rename(&temp, path).map_err(io("rename", path))?;
+    let mut folder = Some(parent);
+    while let Some(dir) = folder {
+        fs::File::open(dir)
+            .and_then(|f| f.sync_all())
+            .map_err(io("sync", dir))?;
+        folder = (dir != objects).then(|| dir.parent()).flatten();
+    }
+    Ok(())
+}
+
+/// Makes the files of `keys` durable, with the folders naming them. On Linux one `syncfs`
+/// of the objects' file system does it for any number of files; elsewhere each file and
+/// its folder is synced.
+fn sync_documents<'k>(
+    objects: &Path,
+    keys: impl Iterator<Item = &'k str>,
+) -> Result<(), StoreError> {
+    let failed = |source| StoreError::Io {
+        action: "sync",
+        path: objects.display().to_string(),
+        source,
+    };
+    #[cfg(target_os = "linux")]
+    {
+        let _ = keys;
+        let folder = fs::File::open(objects).map_err(failed)?;
+        rustix::fs::syncfs(&folder).map_err(|e| failed(e.into()))?;
+    }
+    #[cfg(not(target_os = "linux"))]
+    for key in keys {
+        if let Some(path) = object_file(objects, key) {
+            for file in [Some(path.as_path()), path.parent()].into_iter().flatten() {
+                fs::File::open(file)
+                    .and_then(|f| f.sync_all())
+                    .map_err(failed)?;
+            }
+        }
+    }
+    Ok(())
+}
+
+/// The background thread that syncs logged documents and forgets them. It starts with the
+/// first logged document and ends when the store is dropped.
+#[derive(Default)]
+pub(crate) struct Syncer {
+    wake: Mutex<Option<SyncSender<()>>>,
+}
+
+impl Syncer {
+    /// Tells the syncer a document was logged, starting it if needed. `writer` is the
+    /// store's writing connection (the syncer's deletes queue on it like any write).
+    pub(crate) fn nudge(&self, db_path: &Path, objects: &Path, writer: &Arc<Mutex<Connection>>) {
+        let mut wake = self.wake.lock().unwrap_or_else(PoisonError::into_inner);
+        if wake.is_none() {
+            let (sender, receiver) = mpsc::sync_channel(1);
+            let (db_path, objects, writer) =
+                (db_path.to_owned(), objects.to_owned(), Arc::clone(writer));
+            let started = std::thread::Builder::new()
+                .name("document-sync".to_owned())
+                .spawn(move || run(&db_path, &objects, &writer, &receiver));
+            match started {
+                Ok(_) => *wake = Some(sender),
+                // The documents stay logged; the next start recovers them.
+                Err(e) => tracing::warn!(error = %e, "document syncer did not start"),
+            }
+        }
+        if let Some(sender) = wake.as_ref() {
+            // Full means a wake-up is already pending, which covers this document too.
+            let _ = sender.try_send(());
+        }
+    }
+}
+
+/// The syncer's loop: after each wake-up (or every `IDLE_RECHECK`), sync and forget what is
+/// logged; once the store is gone, one last pass.
+fn run(db_path: &Path, objects: &Path, writer: &Mutex<Connection>, wake: &Receiver<()>) {
+    let reader = match Connection::open(db_path) {
+        Ok(reader) => reader,
+        Err(e) => {
+            tracing::warn!(error = %e, "document syncer cannot open the index");
+            return;
+        }
+    };
+    loop {
+        let store_gone = match wake.recv_timeout(IDLE_RECHECK) {
+            Ok(()) => {
+                std::thread::sleep(SYNC_DELAY);
+                matches!(wake.try_recv(), Err(mpsc::TryRecvError::Disconnected))
+            }
+            Err(RecvTimeoutError::Timeout) => false,
+            Err(RecvTimeoutError::Disconnected) => true,
+        };
+        if let Err(e) = sync_pending(&reader, writer, objects) {
+            tracing::warn!(error = %e, "logged documents not synced yet; will retry");
+        }
+        if store_gone {
+            return;
+        }
+    }
+}
+
+/// One pass: sync the files of everything logged so far, then forget those log entries and
+/// fold the index's write-ahead log back into the database.
+pub(crate) fn sync_pending(
+    reader: &Connection,
+    writer: &Mutex<Connection>,
+    objects: &Path,
+) -> Result<usize, StoreError> {
+    let keys: Vec<(i64, String)> = reader
+        .prepare_cached("SELECT seq, key FROM pending_documents ORDER BY seq")?
+        .query_map([], |r| Ok((r.get(0)?, r.get(1)?)))?
+        .collect::<Result<_, _>>()?;
+    let Some(last) = keys.last().map(|(seq, _)| *seq) else {
+        return Ok(0);
+    };
+    sync_documents(objects, keys.iter().map(|(_, key)| key.as_str()))?;
+    writer
+        .lock()
+        .unwrap_or_else(PoisonError::into_inner)
+        .prepare_cached("DELETE FROM pending_documents WHERE seq <= ?1")?
+        .execute([last])?;
+    // Outside the writer's lock: a passive checkpoint never blocks writers.
+    reader.query_row("PRAGMA wal_checkpoint(PASSIVE)", [], |_| Ok(()))?;
+    Ok(keys.len())
+}
