@@ -52,6 +52,33 @@ pub struct LocalStore {
     signer: Signer,
 }
 
+/// Ends a batch however its commit ends: a write it did not settle (the commit panicked)
+/// gets an error, and the queue is open again, so that no caller waits forever.
+struct BatchEnd<'a> {
+    store: &'a LocalStore,
+    batch: &'a [Arc<PendingWrite>],
+}
+
+impl Drop for BatchEnd<'_> {
+    fn drop(&mut self) {
+        for pending in self.batch {
+            let mut outcome = pending.outcome.lock().unwrap_or_else(|p| p.into_inner());
+            if outcome.is_none() && std::thread::panicking() {
+                *outcome = Some(Err(StoreError::Task(
+                    "the index write stopped unexpectedly".to_owned(),
+                )));
+            }
+        }
+        let mut queue = self
+            .store
+            .pending_writes
+            .lock()
+            .unwrap_or_else(|p| p.into_inner());
+        queue.committing = false;
+        self.store.batch_done.notify_all();
+    }
+}
+
 /// What a group commit writes.
 enum IndexWrite {
     /// A run's index entries.
@@ -477,13 +504,17 @@ impl LocalStore {
             queue.committing = true;
             let batch = std::mem::take(&mut queue.writes);
             drop(queue);
-            self.commit_batch(&batch);
+            {
+                let _ending = BatchEnd {
+                    store: self,
+                    batch: &batch,
+                };
+                self.commit_batch(&batch);
+            }
             queue = self
                 .pending_writes
                 .lock()
                 .unwrap_or_else(|p| p.into_inner());
-            queue.committing = false;
-            self.batch_done.notify_all();
         }
     }
 
