@@ -131,6 +131,10 @@ impl LocalStore {
         let objects = data_dir.join("objects");
         fs::create_dir_all(&objects).map_err(io("create", &objects))?;
         fs::create_dir_all(data_dir.join("tmp")).map_err(io("create", data_dir))?;
+        let swept = sweep_stale_uploads(&data_dir.join("tmp"), STALE_UPLOAD);
+        if swept > 0 {
+            tracing::info!(swept, "unfinished uploads of an earlier run removed");
+        }
         let connection = Connection::open(data_dir.join("index.sqlite"))?;
         connection.execute_batch(
             // FULL: a commit is on disk when it returns; it carries logged documents.
@@ -909,6 +913,34 @@ fn link_durably(
     Ok(PutOutcome::Created)
 }
 
+/// How long an upload's temporary file may go unwritten before a start removes it: an upload
+/// in progress (even from another server on the same directory) writes to it continuously.
+const STALE_UPLOAD: Duration = Duration::from_secs(24 * 3600);
+
+/// Removes the files in `tmp` not modified for `stale` (uploads cut off by a crash or a
+/// dropped connection; a finished upload is linked into place and its temporary file
+/// removed). Returns how many went; what cannot be read or removed is left for next time.
+fn sweep_stale_uploads(tmp: &Path, stale: Duration) -> usize {
+    let Ok(entries) = fs::read_dir(tmp) else {
+        return 0;
+    };
+    let now = SystemTime::now();
+    entries
+        .flatten()
+        .filter(|entry| {
+            entry.metadata().is_ok_and(|meta| {
+                meta.is_file()
+                    && meta
+                        .modified()
+                        .ok()
+                        .and_then(|modified| now.duration_since(modified).ok())
+                        .is_some_and(|age| age >= stale)
+            })
+        })
+        .filter(|entry| fs::remove_file(entry.path()).is_ok())
+        .count()
+}
+
 /// A name no other temporary file of this store has: process id, a per-process counter and
 /// the time, `prefix` first (`.` hides it from listings).
 pub(super) fn unique_temp_name(prefix: &str) -> String {
@@ -1161,6 +1193,26 @@ mod tests {
                 .expect("queue")
                 .writes
                 .is_empty()
+        );
+    }
+
+    /// A start removes unfinished uploads that nobody has written to for a while, and
+    /// leaves a fresh one alone.
+    #[test]
+    fn stale_unfinished_uploads_are_swept() {
+        let dir = tempfile::tempdir().expect("temp dir");
+        let tmp = dir.path().join("tmp");
+        fs::create_dir_all(&tmp).expect("tmp");
+        fs::write(tmp.join("old.part"), b"cut off").expect("old");
+        fs::write(tmp.join("fresh.part"), b"in progress").expect("fresh");
+        std::thread::sleep(Duration::from_millis(1100));
+        fs::write(tmp.join("fresh.part"), b"in progress, still").expect("fresh again");
+        assert_eq!(sweep_stale_uploads(&tmp, Duration::from_secs(1)), 1);
+        assert!(!tmp.join("old.part").exists());
+        assert!(tmp.join("fresh.part").exists());
+        assert_eq!(
+            sweep_stale_uploads(&dir.path().join("missing"), Duration::ZERO),
+            0
         );
     }
 
