@@ -10,7 +10,7 @@
 //! document whose file is missing or differs, before the store serves anything.
 
 use std::fs;
-use std::path::{Component, Path, PathBuf};
+use std::path::Path;
 use std::sync::mpsc::{self, Receiver, RecvTimeoutError, SyncSender};
 use std::sync::{Arc, Mutex, PoisonError};
 use std::time::Duration;
@@ -18,6 +18,7 @@ use std::time::Duration;
 use rusqlite::{Connection, params};
 
 use super::StoreError;
+use super::local::{io, plain_key_path, unique_temp_name};
 
 /// The table, created with the rest of the index.
 pub(crate) const SCHEMA: &str = "CREATE TABLE IF NOT EXISTS pending_documents (
@@ -44,16 +45,6 @@ pub(crate) fn insert(
     Ok(())
 }
 
-/// The file of a logged key under `objects`, or `None` for anything but plain relative
-/// segments (the keys were checked when filed; a damaged index must not write elsewhere).
-fn object_file(objects: &Path, key: &str) -> Option<PathBuf> {
-    let plain = !key.is_empty()
-        && Path::new(key)
-            .components()
-            .all(|c| matches!(c, Component::Normal(s) if !s.to_string_lossy().starts_with('.')));
-    plain.then(|| objects.join(key))
-}
-
 /// Rewrites every logged document whose file is missing or holds other bytes, syncs, and
 /// forgets the log. Returns how many files were rewritten. Safe while a server runs on the
 /// same directory: a live document's file already holds its bytes and is left alone.
@@ -70,7 +61,7 @@ pub(crate) fn recover(db: &Mutex<Connection>, objects: &Path) -> Result<usize, S
     };
     let mut rewritten = 0;
     for (_, key, bytes) in &logged {
-        let Some(path) = object_file(objects, key) else {
+        let Some(path) = plain_key_path(objects, key) else {
             tracing::warn!(key = %key, "logged document with an unusable key skipped");
             continue;
         };
@@ -90,17 +81,9 @@ pub(crate) fn recover(db: &Mutex<Connection>, objects: &Path) -> Result<usize, S
 /// Writes `bytes` to `path` through a synced temporary file renamed over whatever is there
 /// (after a power cut, a partial file of our own), then syncs the folders up to `objects`.
 fn restore(objects: &Path, path: &Path, bytes: &[u8]) -> Result<(), StoreError> {
-    let io = |action: &'static str, at: &Path| {
-        let at = at.display().to_string();
-        move |source| StoreError::Io {
-            action,
-            path: at,
-            source,
-        }
-    };
     let parent = path.parent().unwrap_or(objects);
     fs::create_dir_all(parent).map_err(io("create", parent))?;
-    let temp = parent.join(super::local::unique_temp_name("."));
+    let temp = parent.join(unique_temp_name("."));
     fs::write(&temp, bytes).map_err(io("write", &temp))?;
     fs::File::open(&temp)
         .and_then(|f| f.sync_all())
@@ -123,24 +106,19 @@ fn sync_documents<'k>(
     objects: &Path,
     keys: impl Iterator<Item = &'k str>,
 ) -> Result<(), StoreError> {
-    let failed = |source| StoreError::Io {
-        action: "sync",
-        path: objects.display().to_string(),
-        source,
-    };
     #[cfg(target_os = "linux")]
     {
         let _ = keys;
-        let folder = fs::File::open(objects).map_err(failed)?;
-        rustix::fs::syncfs(&folder).map_err(|e| failed(e.into()))?;
+        let folder = fs::File::open(objects).map_err(io("sync", objects))?;
+        rustix::fs::syncfs(&folder).map_err(|e| io("sync", objects)(e.into()))?;
     }
     #[cfg(not(target_os = "linux"))]
     for key in keys {
-        if let Some(path) = object_file(objects, key) {
+        if let Some(path) = plain_key_path(objects, key) {
             for file in [Some(path.as_path()), path.parent()].into_iter().flatten() {
                 fs::File::open(file)
                     .and_then(|f| f.sync_all())
-                    .map_err(failed)?;
+                    .map_err(io("sync", file))?;
             }
         }
     }

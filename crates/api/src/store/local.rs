@@ -117,7 +117,10 @@ impl PendingWrite {
 /// shared connection 32 clients queued on one lock behind each other's writes.
 const READER_CONNECTIONS: usize = 4;
 
-fn io<'a>(action: &'static str, path: &'a Path) -> impl FnOnce(std::io::Error) -> StoreError + 'a {
+pub(super) fn io<'a>(
+    action: &'static str,
+    path: &'a Path,
+) -> impl FnOnce(std::io::Error) -> StoreError + 'a {
     move |source| StoreError::Io {
         action,
         path: path.display().to_string(),
@@ -221,15 +224,7 @@ impl LocalStore {
 
     /// The file of an object key; refuses anything but plain relative segments.
     fn object_path(&self, key: &str) -> Result<PathBuf, StoreError> {
-        let relative = Path::new(key);
-        let plain = !key.is_empty()
-            && relative.components().all(
-                |c| matches!(c, Component::Normal(s) if !s.to_string_lossy().starts_with('.')),
-            );
-        if !plain {
-            return Err(StoreError::BadKey(key.to_owned()));
-        }
-        Ok(self.objects.join(relative))
+        plain_key_path(&self.objects, key).ok_or_else(|| StoreError::BadKey(key.to_owned()))
     }
 
     /// The data directory (the link signing key lives there too).
@@ -347,13 +342,7 @@ impl LocalStore {
                 .open(&tmp)
                 .map_err(io("create", &tmp))?;
             file.write_all(&bytes).map_err(io("write", &tmp))?;
-            match fs::hard_link(&tmp, &path) {
-                Ok(()) => Ok(PutOutcome::Created),
-                Err(e) if e.kind() == std::io::ErrorKind::AlreadyExists => {
-                    Ok(PutOutcome::AlreadyExists)
-                }
-                Err(e) => Err(io("link", &path)(e)),
-            }
+            link_if_absent(&tmp, &path)
         })();
         let _ = fs::remove_file(&tmp);
         if linked? == PutOutcome::AlreadyExists {
@@ -376,13 +365,7 @@ impl LocalStore {
                 fs::File::open(&path)
                     .and_then(|f| f.sync_all())
                     .map_err(io("sync", &path))?;
-                for folder in path
-                    .parent()
-                    .into_iter()
-                    .chain(changed.iter().map(PathBuf::as_path))
-                {
-                    self.folder_syncs.sync(folder).map_err(io("sync", folder))?;
-                }
+                sync_names(&path, &changed, &self.folder_syncs)?;
             }
         }
         Ok(PutOutcome::Created)
@@ -895,14 +878,26 @@ fn link_durably(
     new_folders: &[PathBuf],
     syncs: &FolderSyncs,
 ) -> Result<PutOutcome, StoreError> {
-    match fs::hard_link(temp, path) {
-        Ok(()) => {}
-        Err(e) if e.kind() == std::io::ErrorKind::AlreadyExists => {
-            return Ok(PutOutcome::AlreadyExists);
-        }
-        Err(e) => return Err(io("link", path)(e)),
-    }
+    let outcome = link_if_absent(temp, path)?;
     let _ = fs::remove_file(temp);
+    if outcome == PutOutcome::Created {
+        sync_names(path, new_folders, syncs)?;
+    }
+    Ok(outcome)
+}
+
+/// Links `temp` to `path` unless something is there (a link never replaces a name).
+fn link_if_absent(temp: &Path, path: &Path) -> Result<PutOutcome, StoreError> {
+    match fs::hard_link(temp, path) {
+        Ok(()) => Ok(PutOutcome::Created),
+        Err(e) if e.kind() == std::io::ErrorKind::AlreadyExists => Ok(PutOutcome::AlreadyExists),
+        Err(e) => Err(io("link", path)(e)),
+    }
+}
+
+/// Syncs the folder holding `path`, then `new_folders`, through `syncs`: the new name is
+/// durable once this returns.
+fn sync_names(path: &Path, new_folders: &[PathBuf], syncs: &FolderSyncs) -> Result<(), StoreError> {
     for folder in path
         .parent()
         .into_iter()
@@ -910,7 +905,17 @@ fn link_durably(
     {
         syncs.sync(folder).map_err(io("sync", folder))?;
     }
-    Ok(PutOutcome::Created)
+    Ok(())
+}
+
+/// The file of `key` under `objects`, or `None` for anything but plain relative segments that
+/// do not start with a dot (no `..`, no absolute paths, no hidden temporary names).
+pub(super) fn plain_key_path(objects: &Path, key: &str) -> Option<PathBuf> {
+    let plain = !key.is_empty()
+        && Path::new(key)
+            .components()
+            .all(|c| matches!(c, Component::Normal(s) if !s.to_string_lossy().starts_with('.')));
+    plain.then(|| objects.join(key))
 }
 
 /// How long an upload's temporary file may go unwritten before a start removes it: an upload
