@@ -46,9 +46,31 @@ pub enum ApiError {
     /// Nothing under that name (404).
     #[error("not found: {0}")]
     NotFound(String),
-    /// The store failed; nothing was half-written (503).
+    /// The store failed; nothing was half-written (503). The body names the failed step but
+    /// not the host's paths or the account's resource names, which only the log shows.
     #[error("storage unavailable: {0}")]
     Store(#[from] StoreError),
+    /// Too many password checks at once, or too many wrong passwords (429 with
+    /// `Retry-After`).
+    #[error("{reason}")]
+    TooManyRequests {
+        /// Seconds to wait.
+        retry_after: u64,
+        /// Why.
+        reason: String,
+    },
+    /// The service cannot take the request now: starting, or at its limit of requests in
+    /// flight (503 with `Retry-After`).
+    #[error("{reason}")]
+    Unavailable {
+        /// Seconds to wait.
+        retry_after: u64,
+        /// Why.
+        reason: String,
+    },
+    /// The request took longer than allowed, or its body stalled (408).
+    #[error("{0}")]
+    Timeout(String),
 }
 
 impl ApiError {
@@ -66,8 +88,28 @@ impl ApiError {
             ApiError::UnsupportedMediaType(_) => StatusCode::UNSUPPORTED_MEDIA_TYPE,
             ApiError::Conflict(_) => StatusCode::CONFLICT,
             ApiError::NotFound(_) => StatusCode::NOT_FOUND,
-            ApiError::Store(_) => StatusCode::SERVICE_UNAVAILABLE,
+            ApiError::Store(_) | ApiError::Unavailable { .. } => StatusCode::SERVICE_UNAVAILABLE,
+            ApiError::TooManyRequests { .. } => StatusCode::TOO_MANY_REQUESTS,
+            ApiError::Timeout(_) => StatusCode::REQUEST_TIMEOUT,
         }
+    }
+
+    /// A failed read of a request body: 413 past the limit, 408 when it stalled, 400 when
+    /// the client broke it off.
+    pub fn body(error: axum::Error, limit: usize) -> ApiError {
+        let mut cause: Option<&(dyn std::error::Error + 'static)> = Some(&error);
+        while let Some(current) = cause {
+            if current.is::<http_body_util::LengthLimitError>() {
+                return ApiError::TooLarge(format!("the body is over the limit of {limit} bytes"));
+            }
+            if current.is::<tower_http::timeout::TimeoutError>() {
+                return ApiError::Timeout(
+                    "the request body stopped arriving; send it without pauses".to_owned(),
+                );
+            }
+            cause = current.source();
+        }
+        ApiError::BadRequest(format!("the request body broke off: {error}"))
     }
 }
 
@@ -90,9 +132,17 @@ impl IntoResponse for ApiError {
                 }
                 text
             }
+            ApiError::Store(store) => format!("storage unavailable: {}\n", store.public_text()),
             other => format!("{other}\n"),
         };
         let mut response = (status, body).into_response();
+        if let ApiError::TooManyRequests { retry_after, .. }
+        | ApiError::Unavailable { retry_after, .. } = &self
+        {
+            response
+                .headers_mut()
+                .insert(header::RETRY_AFTER, HeaderValue::from(*retry_after));
+        }
         if status == StatusCode::UNAUTHORIZED {
             response.headers_mut().insert(
                 header::WWW_AUTHENTICATE,

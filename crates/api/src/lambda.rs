@@ -46,11 +46,36 @@ pub fn strip_stage(mut request: Request) -> Request {
     request
 }
 
+/// The settings the Lambda changes from the standalone server's: API Gateway routes by host
+/// and sets `Host` itself, so links may be built from it.
+pub fn behind_api_gateway(mut config: crate::ApiConfig) -> crate::ApiConfig {
+    config.trust_host_header = true;
+    config
+}
+
+/// The client's address as API Gateway saw it (`identity.sourceIp` on REST, `http.sourceIp`
+/// on the HTTP API).
+fn source_ip(request: &Request) -> Option<std::net::IpAddr> {
+    let text = match request.request_context_ref()? {
+        RequestContext::ApiGatewayV1(context) => context.identity.source_ip.clone(),
+        RequestContext::ApiGatewayV2(context) => context.http.source_ip.clone(),
+        #[allow(unreachable_patterns)]
+        _ => None,
+    }?;
+    text.parse().ok()
+}
+
 /// Serves one Lambda request with the router.
 pub async fn handle(
     router: Router,
     request: Request,
 ) -> Result<Response, std::convert::Infallible> {
-    let request = strip_stage(request).map(|body| Body::from(body.to_vec()));
+    let client = source_ip(&request);
+    let mut request = strip_stage(request).map(|body| Body::from(body.to_vec()));
+    if let Some(ip) = client {
+        request
+            .extensions_mut()
+            .insert(crate::server::ClientAddr(ip));
+    }
     router.oneshot(request).await
 }

@@ -10,6 +10,8 @@
 //!   `/navigate`, `/files`) plus `/healthz`.
 //! - [`openapi`]: the OpenAPI document, generated from the handlers' annotations.
 //! - [`lambda`]: the router behind API Gateway (stage prefix stripped).
+//! - [`server`]: the standalone server: hyper with timeouts, a connection cap and a clean
+//!   stop on SIGTERM.
 //! - [`error`]: every failure as a status code and a message that names the problem.
 
 pub mod auth;
@@ -18,6 +20,7 @@ pub mod error;
 pub mod lambda;
 pub mod openapi;
 pub mod routes;
+pub mod server;
 pub mod signing;
 pub mod store;
 

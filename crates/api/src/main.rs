@@ -10,6 +10,8 @@ use std::sync::Arc;
 use anyhow::Context;
 use clap::{Parser, Subcommand, ValueEnum};
 use krkn_telemetry_api::auth::{AdminBootstrap, ensure_admin, new_user};
+use krkn_telemetry_api::routes::guards::Readiness;
+use krkn_telemetry_api::server::{ServerLimits, serve, shutdown_signal};
 use krkn_telemetry_api::store::aws::AwsSettings;
 use krkn_telemetry_api::store::{AwsStore, Backend, LocalStore};
 use krkn_telemetry_api::{ApiConfig, AppState, router};
@@ -156,26 +158,26 @@ async fn run(cli: Cli) -> anyhow::Result<()> {
                     anyhow::bail!("KRKN_TELEMETRY_ADMIN_PASSWORD must have at least 8 characters");
                 }
             }
+            let limits = ServerLimits::from_env()?;
             let listener = tokio::net::TcpListener::bind(listen)
                 .await
                 .with_context(|| format!("cannot listen on {listen}"))?;
             let address = listener.local_addr()?;
             tracing::info!("serving on http://{address} (console: http://{address}/console/)");
             // argon2 costs tens of milliseconds and ~19 MiB on purpose: do it off the start-up
-            // path. Until it is done, `admin` cannot log in yet; nothing else waits for it.
+            // path. Requests that arrive before it is done wait for it (or get a 503 with
+            // Retry-After), never a 401 for the admin about to exist.
+            let (readiness, ready) = Readiness::starting();
             let users = backend.clone();
             tokio::spawn(async move {
                 if let Err(error) = bootstrap_admin(&users, password.as_deref()).await {
                     tracing::error!("cannot set up the admin user: {error:#}");
                 }
+                ready.ready();
             });
-            let state = AppState::new(backend, config);
-            axum::serve(listener, router(state))
-                .with_graceful_shutdown(async {
-                    let _ = tokio::signal::ctrl_c().await;
-                })
-                .await
-                .context("server failed")
+            let state = AppState::with_readiness(backend, config, readiness);
+            serve(listener, router(state), limits, shutdown_signal()).await;
+            Ok(())
         }
         Command::Init { store } => {
             if store.store != StoreKind::Aws {

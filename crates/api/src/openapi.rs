@@ -73,11 +73,26 @@ impl utoipa::Modify for BasicAuth {
     get,
     path = "/healthz",
     tag = "service",
-    responses((status = 200, description = "The service is up", body = String,
-        content_type = "text/plain", example = "ok\n"))
+    responses(
+        (status = 200, description = "The service is up", body = String,
+            content_type = "text/plain", example = "ok\n"),
+        (status = 503, description = "Still starting (Retry-After says when to look again)",
+            body = String, content_type = "text/plain")
+    )
 )]
-pub async fn health() -> &'static str {
-    "ok\n"
+pub async fn health(
+    axum::extract::State(state): axum::extract::State<crate::AppState>,
+) -> axum::response::Response {
+    use axum::response::IntoResponse;
+    if state.readiness.is_ready() {
+        "ok\n".into_response()
+    } else {
+        crate::ApiError::Unavailable {
+            retry_after: 1,
+            reason: "starting".to_owned(),
+        }
+        .into_response()
+    }
 }
 
 /// `GET /openapi.json`
@@ -131,6 +146,7 @@ pub fn document() -> &'static Value {
             schemas.insert("ChaosRunTelemetry".to_owned(), telemetry);
         }
         constrain_parameters(&mut doc);
+        add_guard_responses(&mut doc);
         // Files travel as raw bytes, not as a JSON list of numbers.
         for pointer in [
             "/paths/~1upload~1{group}~1{request_id}~1{file}/put/requestBody/content/application~1octet-stream/schema",
@@ -147,6 +163,53 @@ pub fn document() -> &'static Value {
         }
         doc
     })
+}
+
+/// The answers every route may give before its handler runs (`routes::guards`, the password
+/// checks): 503 while starting or at the limit of requests in flight, 408 past the request
+/// timeout, 405 for another method, and 429 wherever credentials are checked.
+fn add_guard_responses(doc: &mut Value) {
+    let text = |description: &str| {
+        json!({"description": description,
+            "content": {"text/plain": {"schema": {"type": "string"}}}})
+    };
+    let Some(paths) = doc.get_mut("paths").and_then(Value::as_object_mut) else {
+        return;
+    };
+    for item in paths.values_mut() {
+        let Some(operations) = item.as_object_mut() else {
+            continue;
+        };
+        for operation in operations.values_mut() {
+            let Some(responses) = operation
+                .get_mut("responses")
+                .and_then(Value::as_object_mut)
+            else {
+                continue;
+            };
+            let checks_credentials = responses.contains_key("401");
+            responses.entry("503").or_insert_with(|| {
+                text(
+                    "Starting, at the limit of requests in flight, or storage unavailable \
+                      (Retry-After says when to try again, where it is known)",
+                )
+            });
+            responses
+                .entry("408")
+                .or_insert_with(|| text("The request took too long, or its body stalled"));
+            responses
+                .entry("405")
+                .or_insert_with(|| text("Another method; the Allow header names this one"));
+            if checks_credentials {
+                responses.entry("429").or_insert_with(|| {
+                    text(
+                        "Too many password checks at once, or too many wrong passwords from \
+                          this address or for this user (Retry-After says when to try again)",
+                    )
+                });
+            }
+        }
+    }
 }
 
 /// Gives the parameters the exact grammar the handlers enforce (names are the model's

@@ -12,7 +12,8 @@
 //! - [`parse`]: reading bytes, with every type error explained; [`TelemetryFile`] for files
 //!   that may be krkn's output wrapper.
 //! - [`validate`]: the filing rules and their [`Limits`], all problems reported at once.
-//! - [`parameters`]: `parameters_base64` decoding, kubeconfig anonymising, normalisation.
+//! - [`parameters`]: `parameters_base64` decoding, kubeconfig anonymising, normalisation;
+//!   [`alias_budget`]: the bound on what YAML aliases may expand to.
 //! - [`problem`]: [`Problem`] and [`Problems`], each with a JSON path.
 //! - [`keys`]: [`RunKey`] and [`ArtifactName`], the only way a name becomes a storage key.
 //! - [`config`]: the `telemetry` section of krkn's `config.yaml`.
@@ -31,6 +32,7 @@
 //! ```
 
 pub mod alerts;
+pub mod alias_budget;
 pub mod cluster;
 pub mod config;
 pub mod export;

@@ -5,6 +5,7 @@ use base64::Engine;
 use base64::engine::{DecodePaddingMode, GeneralPurpose, GeneralPurposeConfig};
 use serde_json::{Map, Number, Value};
 
+use crate::alias_budget::AliasBudget;
 use crate::cluster::ResiliencyReport;
 use crate::field::Field;
 use crate::problem::{Path, Problems};
@@ -25,8 +26,24 @@ const BASE64: GeneralPurpose = GeneralPurpose::new(
 
 /// Decodes `parameters_base64` (base64 of a scenario YAML) into JSON, as krkn-lib does: the YAML
 /// must be a mapping or a list. The error text starts with `invalid parameters format`, like
-/// upstream's 400.
+/// upstream's 400. Aliases may not expand the YAML past twice its size plus
+/// [`alias_budget::SLACK`](crate::alias_budget::SLACK).
 pub fn decode_parameters_base64(encoded: &str) -> Result<Value, String> {
+    let budget = AliasBudget::for_yaml_bytes(decoded_len(encoded));
+    decode_parameters_base64_within(encoded, &budget)
+}
+
+/// The decoded size of a base64 text (an upper bound: whitespace and padding are counted).
+pub fn decoded_len(encoded: &str) -> u64 {
+    (encoded.len() as u64).div_ceil(4) * 3
+}
+
+/// [`decode_parameters_base64`] charging a budget shared by every scenario of a document, so
+/// that many small alias bombs cannot add up either.
+pub fn decode_parameters_base64_within(
+    encoded: &str,
+    budget: &AliasBudget,
+) -> Result<Value, String> {
     let compact: String = encoded
         .chars()
         .filter(|c| !c.is_ascii_whitespace())
@@ -34,6 +51,15 @@ pub fn decode_parameters_base64(encoded: &str) -> Result<Value, String> {
     let bytes = BASE64
         .decode(compact.as_bytes())
         .map_err(|e| format!("invalid parameters format: not base64 ({e})"))?;
+    if budget.charge(&bytes) == Err(true) {
+        return Err(format!(
+            "invalid parameters format: its YAML aliases (*name) expand the parameters past \
+             {} units (about bytes of JSON) for this document's {} bytes of YAML; write the \
+             repeated values out or send them as JSON in `parameters`",
+            budget.total(),
+            decoded_len(encoded)
+        ));
+    }
     let yaml: serde_norway::Value = serde_norway::from_slice(&bytes)
         .map_err(|e| format!("invalid parameters format: not YAML ({e})"))?;
     let json = yaml_to_json(yaml).map_err(|e| format!("invalid parameters format: {e}"))?;
@@ -139,6 +165,7 @@ impl ChaosRunTelemetry {
         let mut problems = Problems::default();
         let root = Path::ROOT;
         let scenarios_path = root.field("scenarios");
+        let budget = self.parameters_budget();
         if let Some(scenarios) = self.scenarios.get_mut() {
             for (i, scenario) in scenarios.iter_mut().enumerate() {
                 let encoded = scenario
@@ -147,7 +174,7 @@ impl ChaosRunTelemetry {
                     .map(String::as_str)
                     .unwrap_or("");
                 if !encoded.is_empty() {
-                    match decode_parameters_base64(encoded) {
+                    match decode_parameters_base64_within(encoded, &budget) {
                         Ok(mut parameters) => {
                             anonymize_kubeconfig(&mut parameters);
                             scenario.parameters = Field::Set(RawJson::from_value(&parameters));
@@ -199,6 +226,19 @@ impl ChaosRunTelemetry {
         }
         self.fill_defaults();
         problems.into_result(())
+    }
+
+    /// The alias budget of every `parameters_base64` of the document together.
+    pub fn parameters_budget(&self) -> AliasBudget {
+        let yaml_bytes = self
+            .scenarios
+            .get()
+            .into_iter()
+            .flatten()
+            .filter_map(|s| s.parameters_base64.get())
+            .map(|encoded| decoded_len(encoded))
+            .sum();
+        AliasBudget::for_yaml_bytes(yaml_bytes)
     }
 
     /// Fills absent top-level fields with krkn-lib's defaults (`ChaosRunTelemetry()`).

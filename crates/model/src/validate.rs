@@ -5,6 +5,8 @@
 //! | upstream rule: no scenario attribute other than `parameters_base64` null or empty | `scenarios[i].*` | — |
 //! | `scenarios` present and a list | `scenarios` | ≤ [`Limits::max_scenarios`] |
 //! | other lists | any list | ≤ [`Limits::max_items`] items |
+//! | not `null` where krkn-lib's parser iterates the list unchecked | `node_summary_infos`, `node_taints` | — |
+//! | `parameters_base64` aliases | all of a document's YAML together | expansion ≤ 2 × its size + 64 KiB ([`crate::alias_budget`]) |
 //! | names, versions, types, ids | short strings | ≤ [`Limits::max_name_bytes`] |
 //! | messages, URLs, errors | free text | ≤ [`Limits::max_text_bytes`] |
 //! | `parameters_base64` | base64 of YAML, a mapping or a list | ≤ [`Limits::max_parameters_bytes`] |
@@ -18,11 +20,12 @@
 use chrono::format::{Item, Numeric, Pad, Parsed};
 use serde_json::Number;
 
+use crate::alias_budget::AliasBudget;
 use crate::cluster::{
     AlertEvaluation, HealthCheck, NodeInfo, ObjectStateCheck, ResiliencyReport, Taint, VirtCheck,
 };
 use crate::field::Field;
-use crate::parameters::decode_parameters_base64;
+use crate::parameters::decode_parameters_base64_within;
 use crate::problem::{Path, Problems};
 use crate::scalar::Scalar;
 use crate::scenario::{
@@ -74,6 +77,7 @@ impl ChaosRunTelemetry {
         let mut checker = Checker {
             limits,
             problems: Problems::default(),
+            parameters_budget: self.parameters_budget(),
         };
         checker.telemetry(self, &Path::ROOT);
         checker.problems.into_result(())
@@ -83,6 +87,8 @@ impl ChaosRunTelemetry {
 struct Checker<'l> {
     limits: &'l Limits,
     problems: Problems,
+    /// What the aliases of all `parameters_base64` together may expand to.
+    parameters_budget: AliasBudget,
 }
 
 impl Checker<'_> {
@@ -105,11 +111,13 @@ impl Checker<'_> {
             }
         }
 
+        self.not_null(&doc.node_summary_infos, &root.field("node_summary_infos"));
         self.list(
             &doc.node_summary_infos,
             &root.field("node_summary_infos"),
             Self::node_info,
         );
+        self.not_null(&doc.node_taints, &root.field("node_taints"));
         self.list(&doc.node_taints, &root.field("node_taints"), Self::taint);
 
         let counts_path = root.field("kubernetes_objects_count");
@@ -230,7 +238,7 @@ impl Checker<'_> {
                 ),
             );
         } else if !encoded.is_empty() {
-            if let Err(reason) = decode_parameters_base64(encoded) {
+            if let Err(reason) = decode_parameters_base64_within(encoded, &self.parameters_budget) {
                 self.problems.at(&params_path, reason);
             }
         } else {
@@ -456,6 +464,18 @@ impl Checker<'_> {
             for (i, item) in items.iter().enumerate() {
                 each(self, item, &path.index(i));
             }
+        }
+    }
+
+    /// A list krkn-lib's parser iterates without a `None` check: `null` there makes the
+    /// document unreadable to krkn-lib, so it is refused (an absent list is fine).
+    fn not_null<T>(&mut self, field: &Field<Vec<T>>, path: &Path<'_>) {
+        if matches!(field, Field::Null) {
+            self.problems.at(
+                path,
+                "must be a list, not null (krkn-lib cannot read a null list here; leave the \
+                 field out or send [])",
+            );
         }
     }
 

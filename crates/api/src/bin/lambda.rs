@@ -27,7 +27,7 @@ async fn main() -> Result<(), Error> {
         .without_time()
         .with_ansi(false)
         .init();
-    let mut config = ApiConfig::from_env()?;
+    let mut config = lambda::behind_api_gateway(ApiConfig::from_env()?);
     if std::env::var_os("KRKN_TELEMETRY_EXPORT_MAX_BYTES").is_none() {
         // API Gateway refuses a response over 6 MB; exports continue by cursor instead.
         config.export_max_bytes = Some(LAMBDA_EXPORT_MAX_BYTES);

@@ -20,7 +20,7 @@ use krkn_telemetry_model::{ArtifactKind, ArtifactName, RunKey};
 use sha2::{Digest, Sha256};
 use tokio::io::AsyncWriteExt;
 
-use super::{AppState, required_param};
+use super::{AppState, Authenticated, required_param};
 use crate::error::ApiError;
 use crate::signing::{LinkClaims, LinkKind};
 use crate::store::{LocalStore, PutOutcome, StoreError, UploadRequest};
@@ -29,21 +29,59 @@ fn now() -> i64 {
     chrono::Utc::now().timestamp()
 }
 
-/// The base URL links start with: the configured public URL, or the request's own host.
-pub(crate) fn base_url(state: &AppState, headers: &HeaderMap) -> String {
-    if let Some(url) = &state.config.public_url {
-        return url.clone();
+/// The base URL of the links this server serves itself (the embedded store's): the
+/// configured public URL, or the request's own `Host` when that host is allowed (listed in
+/// `KRKN_TELEMETRY_ALLOWED_HOSTS`, a loopback host, or any host on the Lambda, where API
+/// Gateway sets it). A forged `Host` must not turn links into links to somewhere else. With
+/// S3 the links are S3's and this is empty.
+pub(crate) fn base_url(state: &AppState, headers: &HeaderMap) -> Result<String, ApiError> {
+    if state.backend.local.is_none() {
+        return Ok(String::new());
     }
+    if let Some(url) = &state.config.public_url {
+        return Ok(url.clone());
+    }
+    // Without a Host (HTTP/1.0), links name this machine.
     let host = headers
         .get(header::HOST)
-        .and_then(|h| h.to_str().ok())
+        .map(|h| h.to_str().unwrap_or("(not text)").trim())
         .unwrap_or("127.0.0.1");
+    if !(state.config.trust_host_header || host_allowed(host, &state.config.allowed_hosts)) {
+        return Err(ApiError::BadRequest(format!(
+            "links are not built for the host {host:?}: set KRKN_TELEMETRY_PUBLIC_URL to the \
+             URL clients reach this service at, or add the host to KRKN_TELEMETRY_ALLOWED_HOSTS"
+        )));
+    }
     let scheme = headers
         .get("x-forwarded-proto")
         .and_then(|h| h.to_str().ok())
         .filter(|p| *p == "https" || *p == "http")
         .unwrap_or("http");
-    format!("{scheme}://{host}")
+    Ok(format!("{scheme}://{host}"))
+}
+
+/// True for a `Host` value that names a loopback address or `localhost`, or that is in
+/// `allowed` (exactly, or by name when the entry has no port).
+fn host_allowed(host: &str, allowed: &[String]) -> bool {
+    let host = host.to_ascii_lowercase();
+    let name = match host.strip_prefix('[') {
+        Some(rest) => rest.split(']').next().unwrap_or(""),
+        None => host.rsplit_once(':').map_or(host.as_str(), |(name, port)| {
+            if port.bytes().all(|b| b.is_ascii_digit()) {
+                name
+            } else {
+                host.as_str()
+            }
+        }),
+    };
+    let loopback = name == "localhost"
+        || name
+            .parse::<std::net::IpAddr>()
+            .is_ok_and(|ip| ip.is_loopback());
+    loopback
+        || allowed
+            .iter()
+            .any(|entry| *entry == host || (!entry.contains(':') && entry == name))
 }
 
 /// `GET /presigned-url?request_id=<group>/<id>&remote_filename=<name>[&content_length=N][&sha256=HEX]`.
@@ -68,11 +106,11 @@ pub(crate) fn base_url(state: &AppState, headers: &HeaderMap) -> String {
     security(("basic" = []))
 )]
 pub async fn presigned_url(
+    Authenticated(user): Authenticated,
     State(state): State<AppState>,
     Query(query): Query<HashMap<String, String>>,
     headers: HeaderMap,
 ) -> Result<Response, ApiError> {
-    let user = state.auth.authenticate(&headers).await?;
     let run_path = required_param(&query, "request_id")?;
     let file = required_param(&query, "remote_filename")?;
     let run = RunKey::parse(run_path)?;
@@ -121,7 +159,7 @@ pub async fn presigned_url(
             expires_in: Duration::from_secs(state.config.link_expiration_secs),
             length,
             sha256,
-            base_url: base_url(&state, &headers),
+            base_url: base_url(&state, &headers)?,
         })
         .await?;
     tracing::info!(%key, user = %user.name, "upload link issued");
@@ -348,11 +386,11 @@ async fn receive(
     security(("basic" = []))
 )]
 pub async fn download_url(
+    Authenticated(user): Authenticated,
     State(state): State<AppState>,
     Path(path): Path<String>,
     headers: HeaderMap,
 ) -> Result<Response, ApiError> {
-    let user = state.auth.authenticate(&headers).await?;
     let segments: Vec<&str> = path.split('/').collect();
     if segments.is_empty() || segments.len() > 3 {
         return Err(ApiError::BadRequest(
@@ -369,7 +407,7 @@ pub async fn download_url(
         return Err(ApiError::NotFound(key));
     }
     let ttl = Duration::from_secs(state.config.link_expiration_secs);
-    let base = format!("{}/", base_url(&state, &headers));
+    let base = format!("{}/", base_url(&state, &headers)?);
     let link = state
         .backend
         .objects

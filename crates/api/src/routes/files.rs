@@ -6,6 +6,7 @@
 use std::collections::HashMap;
 use std::fmt::Write as _;
 
+use axum::Extension;
 use axum::extract::{Path, Query, State};
 use axum::http::{HeaderMap, StatusCode, header};
 use axum::response::{Html, IntoResponse, Response};
@@ -13,6 +14,7 @@ use krkn_telemetry_model::keys::validate_segment;
 
 use super::{AppState, FolderPage, console, read_folder};
 use crate::error::ApiError;
+use crate::server::ClientAddr;
 use crate::store::ListEntry;
 
 const PAGE: usize = 1000;
@@ -73,9 +75,10 @@ pub async fn files_run_redirect(
 pub async fn files_root(
     state: State<AppState>,
     headers: HeaderMap,
+    client: Option<Extension<ClientAddr>>,
     query: Query<HashMap<String, String>>,
 ) -> Result<Response, ApiError> {
-    page(state, headers, query, None, None).await
+    page(state, headers, client, query, None, None).await
 }
 
 /// The runs of a group.
@@ -99,10 +102,11 @@ pub async fn files_root(
 pub async fn files_group(
     state: State<AppState>,
     headers: HeaderMap,
+    client: Option<Extension<ClientAddr>>,
     query: Query<HashMap<String, String>>,
     Path(group): Path<String>,
 ) -> Result<Response, ApiError> {
-    page(state, headers, query, Some(group), None).await
+    page(state, headers, client, query, Some(group), None).await
 }
 
 /// The files of a run.
@@ -127,15 +131,17 @@ pub async fn files_group(
 pub async fn files_run(
     state: State<AppState>,
     headers: HeaderMap,
+    client: Option<Extension<ClientAddr>>,
     query: Query<HashMap<String, String>>,
     Path((group, run)): Path<(String, String)>,
 ) -> Result<Response, ApiError> {
-    page(state, headers, query, Some(group), Some(run)).await
+    page(state, headers, client, query, Some(group), Some(run)).await
 }
 
 async fn page(
     State(state): State<AppState>,
     headers: HeaderMap,
+    client: Option<Extension<ClientAddr>>,
     Query(query): Query<HashMap<String, String>>,
     group: Option<String>,
     run: Option<String>,
@@ -160,7 +166,10 @@ async fn page(
         more,
     } = read_folder(
         &state,
-        &headers,
+        &state
+            .auth
+            .authenticate(&headers, client.map(|c| c.0.0))
+            .await?,
         &query,
         (group.as_deref(), run.as_deref()),
         (PAGE, PAGE),

@@ -4,6 +4,7 @@
 pub(crate) mod artifacts;
 pub mod console;
 pub(crate) mod files;
+pub mod guards;
 pub(crate) mod navigate;
 pub mod runs;
 pub(crate) mod scenarios;
@@ -17,44 +18,81 @@ use axum::routing::{get, post, put};
 
 use std::collections::HashMap;
 
-use axum::http::HeaderMap;
 use krkn_telemetry_model::keys::validate_segment;
 
-use crate::auth::Authenticator;
+use axum::extract::FromRequestParts;
+use axum::http::request::Parts;
+
+use crate::auth::{Authenticator, User};
 use crate::config::ApiConfig;
 use crate::error::ApiError;
+use crate::server::ClientAddr;
 use crate::store::{Backend, ListEntry};
+use guards::{InFlight, Readiness};
 
 /// What every handler can reach.
 #[derive(Clone)]
 pub struct AppState {
     /// Documents, files, the run index and users.
     pub backend: Backend,
-    /// Credential checks with their cache.
+    /// Credential checks with their cache and limits.
     pub auth: Arc<Authenticator>,
     /// Service settings.
     pub config: Arc<ApiConfig>,
+    /// Whether the store and the first admin are ready.
+    pub readiness: Readiness,
 }
 
 impl AppState {
-    /// State over a backend.
+    /// State over a backend that is ready to serve.
     pub fn new(backend: Backend, config: ApiConfig) -> Self {
+        Self::with_readiness(backend, config, Readiness::ready())
+    }
+
+    /// State over a backend that is ready once `readiness` says so.
+    pub fn with_readiness(backend: Backend, config: ApiConfig, readiness: Readiness) -> Self {
         AppState {
-            auth: Arc::new(Authenticator::new(Arc::clone(&backend.users))),
+            auth: Arc::new(Authenticator::with_limits(
+                Arc::clone(&backend.users),
+                config.login.clone(),
+            )),
             backend,
             config: Arc::new(config),
+            readiness,
         }
+    }
+}
+
+/// The user of a request, from its Basic credentials: an extractor, so that handlers
+/// authenticate before anything reads the body.
+pub struct Authenticated(pub User);
+
+impl FromRequestParts<AppState> for Authenticated {
+    type Rejection = ApiError;
+
+    async fn from_request_parts(parts: &mut Parts, state: &AppState) -> Result<Self, ApiError> {
+        let client = parts.extensions.get::<ClientAddr>().map(|c| c.0);
+        state
+            .auth
+            .authenticate(&parts.headers, client)
+            .await
+            .map(Authenticated)
     }
 }
 
 /// Every route of the service.
 pub fn router(state: AppState) -> Router {
     let limit = state.config.max_body_bytes;
-    // Uploads stream to disk with their own limit; everything else is bounded in memory.
+    let in_flight = InFlight(
+        Arc::new(tokio::sync::Semaphore::new(state.config.max_in_flight)),
+        state.config.max_in_flight,
+    );
+    // Uploads stream to disk with their own limit and are bounded by the body's idle timeout
+    // rather than the request timeout; everything else is bounded in memory and in time.
     let uploads = Router::new()
         .route("/upload/{group}/{run}/{file}", put(artifacts::upload))
         .layer(DefaultBodyLimit::disable());
-    Router::new()
+    let routes = Router::new()
         .route("/", get(files::root))
         .route("/console", get(console::console_redirect))
         .route("/console/", get(console::console))
@@ -79,11 +117,30 @@ pub fn router(state: AppState) -> Router {
         .route("/files/{group}/{run}", get(files::files_run_redirect))
         .route("/files/{group}/{run}/", get(files::files_run))
         .layer(DefaultBodyLimit::max(limit))
+        .layer(axum::middleware::from_fn_with_state(
+            state.config.request_timeout,
+            guards::time_limit,
+        ))
         .merge(uploads)
         .layer(axum::middleware::from_fn(
             console::quiet_challenge_for_console,
         ))
-        .with_state(state)
+        .layer(axum::middleware::from_fn_with_state(
+            state.clone(),
+            guards::until_ready,
+        ))
+        .layer(axum::middleware::from_fn_with_state(
+            in_flight,
+            guards::limit_in_flight,
+        ))
+        .with_state(state);
+    // Around the whole router, where axum's 405s already carry their `Allow` header (a
+    // layer on the router itself runs inside the route that adds it).
+    Router::new()
+        .fallback_service(routes)
+        .layer(axum::middleware::from_fn(
+            guards::explain_method_not_allowed,
+        ))
 }
 
 /// One page of a folder listing, as the user may see it.
@@ -96,17 +153,17 @@ pub(crate) struct FolderPage {
     pub more: bool,
 }
 
-/// Authenticates a reader, checks the names, and lists one page of a folder: `?limit=`
-/// (default `default_limit`, at most `max_limit`) entries after `?start_after=`. Groups the
-/// user may not read are left out of the top level.
+/// Checks the reader and the names, and lists one page of a folder: `?limit=` (default
+/// `default_limit`, at most `max_limit`) entries after `?start_after=`. Groups the user may
+/// not read are left out of the top level before the page is cut, so a page is never short
+/// because of them.
 pub(crate) async fn read_folder(
     state: &AppState,
-    headers: &HeaderMap,
+    user: &User,
     query: &HashMap<String, String>,
     (group, run): (Option<&str>, Option<&str>),
     (default_limit, max_limit): (usize, usize),
 ) -> Result<FolderPage, ApiError> {
-    let user = state.auth.authenticate(headers).await?;
     if let Some(group) = group {
         validate_segment(group, "group")?;
     }
@@ -130,14 +187,49 @@ pub(crate) async fn read_folder(
         _ => String::new(),
     };
     let start_after = query.get("start_after").cloned();
-    let mut entries = state
-        .backend
-        .objects
-        .list(&prefix, start_after, limit + 1)
-        .await?;
-    if group.is_none() {
-        entries.retain(|e| user.may_access(&e.path));
-    }
+    let mut entries = match (&user.groups, group) {
+        // A reader of some groups: those of them that exist, in name order.
+        (Some(groups), None) => {
+            let mut names: Vec<&String> = groups
+                .iter()
+                .filter(|g| {
+                    start_after
+                        .as_ref()
+                        .is_none_or(|after| g.as_str() > after.as_str())
+                })
+                .collect();
+            names.sort();
+            names.dedup();
+            let mut found = Vec::new();
+            for name in names {
+                if found.len() > limit {
+                    break;
+                }
+                // A group exists while something is filed under it (as on S3).
+                let inside = state
+                    .backend
+                    .objects
+                    .list(&format!("{name}/"), None, 1)
+                    .await?;
+                if !inside.is_empty() {
+                    found.push(ListEntry {
+                        path: name.clone(),
+                        kind: "folder",
+                        size: 0,
+                        modified: String::new(),
+                    });
+                }
+            }
+            found
+        }
+        _ => {
+            state
+                .backend
+                .objects
+                .list(&prefix, start_after, limit + 1)
+                .await?
+        }
+    };
     let more = entries.len() > limit;
     entries.truncate(limit);
     Ok(FolderPage {

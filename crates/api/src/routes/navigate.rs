@@ -9,10 +9,9 @@ use std::collections::HashMap;
 
 use axum::Json;
 use axum::extract::{Path, Query, State};
-use axum::http::HeaderMap;
 use axum::response::{IntoResponse, Response};
 
-use super::{AppState, read_folder};
+use super::{AppState, Authenticated, read_folder};
 use crate::error::ApiError;
 use crate::store::ListEntry;
 
@@ -39,11 +38,11 @@ pub const MAX_PAGE: usize = 10_000;
     security(("basic" = []))
 )]
 pub async fn navigate_root(
+    user: Authenticated,
     state: State<AppState>,
     query: Query<HashMap<String, String>>,
-    headers: HeaderMap,
 ) -> Result<Response, ApiError> {
-    list(state, query, headers, None, None).await
+    list(state, query, user, None, None).await
 }
 
 /// Lists the runs of a group.
@@ -66,12 +65,12 @@ pub async fn navigate_root(
     security(("basic" = []))
 )]
 pub async fn navigate_group(
+    user: Authenticated,
     state: State<AppState>,
     query: Query<HashMap<String, String>>,
-    headers: HeaderMap,
     Path(group): Path<String>,
 ) -> Result<Response, ApiError> {
-    list(state, query, headers, Some(group), None).await
+    list(state, query, user, Some(group), None).await
 }
 
 /// Lists the files of a run.
@@ -95,24 +94,24 @@ pub async fn navigate_group(
     security(("basic" = []))
 )]
 pub async fn navigate_run(
+    user: Authenticated,
     state: State<AppState>,
     query: Query<HashMap<String, String>>,
-    headers: HeaderMap,
     Path((group, run)): Path<(String, String)>,
 ) -> Result<Response, ApiError> {
-    list(state, query, headers, Some(group), Some(run)).await
+    list(state, query, user, Some(group), Some(run)).await
 }
 
 async fn list(
     State(state): State<AppState>,
     Query(query): Query<HashMap<String, String>>,
-    headers: HeaderMap,
+    Authenticated(user): Authenticated,
     group: Option<String>,
     run: Option<String>,
 ) -> Result<Response, ApiError> {
     let page = read_folder(
         &state,
-        &headers,
+        &user,
         &query,
         (group.as_deref(), run.as_deref()),
         (DEFAULT_PAGE, MAX_PAGE),

@@ -20,7 +20,7 @@ use krkn_telemetry_model::keys::{ArtifactKind, RunKey, validate_segment};
 use serde::Serialize;
 
 use super::artifacts::base_url;
-use super::{AppState, rfc3339};
+use super::{AppState, Authenticated, rfc3339};
 use crate::error::ApiError;
 use crate::store::{RunPosition, RunQuery, RunSummary};
 
@@ -106,11 +106,10 @@ pub struct RunList {
     security(("basic" = []))
 )]
 pub async fn list_runs(
+    Authenticated(user): Authenticated,
     State(state): State<AppState>,
     Query(params): Query<HashMap<String, String>>,
-    headers: HeaderMap,
 ) -> Result<Json<RunList>, ApiError> {
-    let user = state.auth.authenticate(&headers).await?;
     let mut query = parse_query(&params)?;
     user.require_read(query.group.as_deref())?;
     if query.group.is_none() {
@@ -213,11 +212,11 @@ pub struct RunDetail {
     security(("basic" = []))
 )]
 pub async fn get_run(
+    Authenticated(user): Authenticated,
     State(state): State<AppState>,
     Path((group, request_id)): Path<(String, String)>,
     headers: HeaderMap,
 ) -> Result<Json<RunDetail>, ApiError> {
-    let user = state.auth.authenticate(&headers).await?;
     let key = RunKey::new(&group, &request_id)?;
     user.require_read(Some(key.group()))?;
     let objects = &state.backend.objects;
@@ -229,7 +228,7 @@ pub async fn get_run(
         .map_err(|e| ApiError::BadRequest(format!("the stored document is not JSON: {e}")))?;
     let entries = objects.list(&key.prefix(), None, MAX_RUN_FILES).await?;
     let ttl = Duration::from_secs(state.config.link_expiration_secs);
-    let base = format!("{}/", base_url(&state, &headers));
+    let base = format!("{}/", base_url(&state, &headers)?);
     let mut files = Vec::new();
     let mut manifest = None;
     for entry in entries.into_iter().filter(|e| e.kind == "file") {

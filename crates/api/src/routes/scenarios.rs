@@ -28,8 +28,8 @@ use krkn_telemetry_model::{ChaosRunTelemetry, RunKey};
 use serde_json::Value;
 use serde_json::value::RawValue;
 
-use super::AppState;
 use super::runs::{RunFilters, encode_cursor, parse_query};
+use super::{AppState, Authenticated};
 use crate::error::ApiError;
 use crate::store::{RunPosition, RunQuery, RunSummary, StoreError, StoredRow};
 
@@ -89,11 +89,10 @@ impl Format {
     security(("basic" = []))
 )]
 pub async fn export_scenarios(
+    Authenticated(user): Authenticated,
     State(state): State<AppState>,
     Query(mut params): Query<HashMap<String, String>>,
-    headers: HeaderMap,
 ) -> Result<Response, ApiError> {
-    let user = state.auth.authenticate(&headers).await?;
     let format = Format::parse(params.remove("format").as_deref())?;
     if params.contains_key("limit") {
         return Err(ApiError::BadRequest(

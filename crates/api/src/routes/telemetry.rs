@@ -6,15 +6,16 @@
 
 use std::collections::HashMap;
 
-use axum::body::Bytes;
-use axum::extract::{Query, State};
+use axum::extract::{Query, Request, State};
 use axum::http::{HeaderMap, StatusCode, header};
 use krkn_telemetry_model::{ChaosRunTelemetry, RunKey, export};
 use sha2::{Digest, Sha256};
 
-use super::{AppState, required_param};
+use super::{AppState, Authenticated, required_param};
 use crate::error::ApiError;
-use crate::store::{PutOutcome, RunRecord, ScenarioRecord, major_version_of, run_tag_of};
+use crate::store::{
+    PutOutcome, RunRecord, ScenarioRecord, StoreError, major_version_of, run_tag_of,
+};
 
 /// Files one telemetry document.
 #[utoipa::path(
@@ -40,12 +41,12 @@ use crate::store::{PutOutcome, RunRecord, ScenarioRecord, major_version_of, run_
     security(("basic" = []))
 )]
 pub async fn post_telemetry(
+    Authenticated(user): Authenticated,
     State(state): State<AppState>,
     Query(query): Query<HashMap<String, String>>,
-    headers: HeaderMap,
-    body: Bytes,
+    request: Request,
 ) -> Result<(StatusCode, String), ApiError> {
-    let user = state.auth.authenticate(&headers).await?;
+    // Who, where and what kind come first: nothing reads the body before they are known good.
     let request_id = required_param(&query, "request_id")?;
     let group = query
         .get("telemetry_group")
@@ -54,13 +55,42 @@ pub async fn post_telemetry(
     if !query.contains_key("telemetry_group") {
         return Err(ApiError::MissingParameter("telemetry_group"));
     }
-    require_json(&headers)?;
+    require_json(request.headers())?;
     let key = RunKey::new(group, request_id)?;
     user.require_upload(key.group())?;
+    let limit = state.config.max_body_bytes;
+    let announced = request
+        .headers()
+        .get(header::CONTENT_LENGTH)
+        .and_then(|v| v.to_str().ok())
+        .and_then(|v| v.parse::<u64>().ok());
+    if announced.is_some_and(|n| n > limit as u64) {
+        return Err(ApiError::TooLarge(format!(
+            "the body is over the limit of {limit} bytes"
+        )));
+    }
+    let body = axum::body::to_bytes(request.into_body(), limit)
+        .await
+        .map_err(|e| ApiError::body(e, limit))?;
 
-    let document = prepare(&body)?;
-    let stored = pretty_json(&document, body.len());
-    let record = run_record(&key, &document, &stored);
+    // Parsing, decoding parameters and rendering are CPU work: off the async threads.
+    let max_document = state.config.max_document_bytes;
+    let prepared_key = key.clone();
+    let (record, stored) = tokio::task::spawn_blocking(move || {
+        let document = prepare(&body)?;
+        let stored = pretty_json(&document, body.len());
+        if stored.len() > max_document {
+            return Err(ApiError::TooLarge(format!(
+                "the document as filed would be {} bytes (after parameters_base64 is decoded), \
+                 over the limit of {max_document} bytes",
+                stored.len()
+            )));
+        }
+        let record = run_record(&prepared_key, &document, &stored);
+        Ok((record, stored))
+    })
+    .await
+    .map_err(|e| ApiError::Store(StoreError::Task(e.to_string())))??;
     let object_key = key.telemetry_key();
 
     let objects = &state.backend.objects;
@@ -121,6 +151,10 @@ fn prepare(body: &[u8]) -> Result<ChaosRunTelemetry, ApiError> {
     Ok(document)
 }
 
+/// The longest export row kept in the index. A DynamoDB item holds at most 400 KB; a longer
+/// row (huge parameters) is left out, and the export renders it from the document instead.
+pub(crate) const MAX_STORED_EXPORT_ROW: usize = 256 * 1024;
+
 /// The index entries of a filed document.
 pub(crate) fn run_record(key: &RunKey, document: &ChaosRunTelemetry, stored: &[u8]) -> RunRecord {
     let text =
@@ -140,7 +174,8 @@ pub(crate) fn run_record(key: &RunKey, document: &ChaosRunTelemetry, stored: &[u
                     exit_status: s.exit_status.get().copied(),
                     start_timestamp: s.start_timestamp.get().and_then(|n| n.as_f64()),
                     end_timestamp: s.end_timestamp.get().and_then(|n| n.as_f64()),
-                    export_row: export::render_row(row),
+                    export_row: Some(export::render_row(row))
+                        .filter(|row| row.len() <= MAX_STORED_EXPORT_ROW),
                 })
                 .collect()
         })

@@ -515,12 +515,14 @@ impl RunIndex for AwsStore {
                     ),
                     ("scenario".to_owned(), s(&scenario.scenario)),
                     ("scenario_type".to_owned(), s(&scenario.scenario_type)),
-                    (
+                ]);
+                if let Some(row) = &scenario.export_row {
+                    item.insert(
                         "export_version".to_owned(),
                         AttributeValue::N(EXPORT_VERSION.to_string()),
-                    ),
-                    ("export_row".to_owned(), s(&scenario.export_row)),
-                ]);
+                    );
+                    item.insert("export_row".to_owned(), s(row));
+                }
                 if let Some(exit) = scenario.exit_status {
                     item.insert(
                         "exit_status".to_owned(),

@@ -784,7 +784,7 @@ fn insert_run(tx: &rusqlite::Transaction<'_>, run: &RunRecord) -> rusqlite::Resu
                 s.exit_status,
                 s.start_timestamp,
                 s.end_timestamp,
-                EXPORT_VERSION,
+                s.export_row.as_ref().map(|_| EXPORT_VERSION),
                 s.export_row
             ])?;
         }
@@ -1104,7 +1104,7 @@ mod tests {
                     exit_status: Some(0),
                     start_timestamp: Some(1.0),
                     end_timestamp: Some(2.0),
-                    export_row: "[]".to_owned(),
+                    export_row: Some("[]".to_owned()),
                 })
                 .collect(),
         }

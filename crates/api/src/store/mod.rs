@@ -299,6 +299,22 @@ pub enum StoreError {
     },
 }
 
+impl StoreError {
+    /// What a client may be told: the failed step and the error's kind, without the host's
+    /// paths, the stored keys or the cloud account's resource names (the log has those).
+    pub fn public_text(&self) -> String {
+        match self {
+            StoreError::Io { action, source, .. } => format!("cannot {action} a file: {source}"),
+            StoreError::Index(error) => format!("the index database failed: {error}"),
+            StoreError::BadKey(_) => "a storage key was refused".to_owned(),
+            StoreError::Task(_) => "a storage task stopped unexpectedly".to_owned(),
+            StoreError::Remote { service, .. } => {
+                format!("{service} failed (the server's log has the details)")
+            }
+        }
+    }
+}
+
 /// Result of a conditional write.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum PutOutcome {
@@ -383,8 +399,9 @@ pub struct ScenarioRecord {
     /// End, unix seconds.
     pub end_timestamp: Option<f64>,
     /// The scenario's export row (`krkn_telemetry_model::export::render_row`), of layout
-    /// version `krkn_telemetry_model::export::EXPORT_VERSION`.
-    pub export_row: String,
+    /// version `krkn_telemetry_model::export::EXPORT_VERSION`; `None` when it is too long to
+    /// keep in the index (the export then renders the run from its document).
+    pub export_row: Option<String>,
 }
 
 /// A stored user: the password only as an argon2id PHC string.

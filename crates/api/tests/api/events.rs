@@ -11,7 +11,7 @@ use crate::helpers::*;
 
 #[tokio::test]
 async fn every_sample_event_gets_its_expected_status() {
-    let app = spawn_app();
+    let app = spawn_app_with(lambda::behind_api_gateway(Default::default()));
     app.backend
         .users
         .put_user(&new_user("admin", "admin", "*", "krkn-events-password").expect("user"))

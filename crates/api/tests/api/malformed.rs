@@ -131,7 +131,7 @@ fn cases() -> Vec<Case> {
         "oversized body".into(),
         json_post(vec![b' '; 11 * 1024 * 1024]),
         StatusCode::PAYLOAD_TOO_LARGE,
-        "length limit",
+        "the body is over the limit of 10485760 bytes",
     );
 
     // Wrong types, nulls, empty scenario fields, bad parameters.

@@ -1,24 +1,23 @@
 //! Users, roles and HTTP Basic authentication.
 //!
 //! Passwords are stored only as argon2id PHC strings and checked by argon2 (constant time).
-//! A hash costs tens of milliseconds by design, so recent successful checks are remembered in
-//! a bounded cache keyed by a SHA-256 of (name, password, stored hash): a warm Lambda does not
-//! pay the hash on every request, and a password change invalidates the entry by itself.
+//! [`Authenticator`] checks a request's credentials: it remembers recent successes, bounds
+//! how many hashes run at once, and slows down clients that keep sending wrong passwords
+//! ([`throttle`]).
 
-use std::collections::HashMap;
-use std::sync::{Arc, Mutex};
-use std::time::{Duration, Instant};
+mod authenticator;
+mod throttle;
+
+pub use authenticator::Authenticator;
 
 use argon2::Argon2;
 use argon2::password_hash::rand_core::{OsRng, RngCore};
-use argon2::password_hash::{PasswordHash, PasswordHasher, PasswordVerifier, SaltString};
+use argon2::password_hash::{PasswordHasher, SaltString};
 use axum::http::HeaderMap;
 use base64::Engine;
-use sha2::{Digest, Sha256};
-use subtle::ConstantTimeEq;
 
 use crate::error::ApiError;
-use crate::store::{StoreError, UserRecord, UserStore};
+use crate::store::{UserRecord, UserStore};
 
 /// What a user may do.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord)]
@@ -108,7 +107,7 @@ impl User {
 }
 
 /// Parses a stored groups list (`*` or `a,b`).
-fn parse_groups(text: &str) -> Option<Vec<String>> {
+pub(crate) fn parse_groups(text: &str) -> Option<Vec<String>> {
     if text.trim() == "*" {
         None
     } else {
@@ -209,79 +208,8 @@ pub async fn ensure_admin(
     Ok(AdminBootstrap::Unchanged)
 }
 
-const CACHE_CAPACITY: usize = 1024;
-const CACHE_TTL: Duration = Duration::from_secs(300);
-
-/// Checks credentials against the user store, with the bounded cache described above.
-pub struct Authenticator {
-    users: Arc<dyn UserStore>,
-    cache: Mutex<HashMap<String, ([u8; 32], Instant)>>,
-}
-
-impl Authenticator {
-    /// An authenticator over the given user store.
-    pub fn new(users: Arc<dyn UserStore>) -> Self {
-        Authenticator {
-            users,
-            cache: Mutex::new(HashMap::new()),
-        }
-    }
-
-    /// The user named by the request's Basic credentials, or 401.
-    pub async fn authenticate(&self, headers: &HeaderMap) -> Result<User, ApiError> {
-        const REFUSED: ApiError = ApiError::Unauthenticated("unknown user or wrong password");
-        let (name, password) = basic_credentials(headers)?;
-        let record = self.users.get_user(&name).await?.ok_or(REFUSED)?;
-        let role = Role::parse(&record.role).ok_or(REFUSED)?;
-        let user = User {
-            name: record.name.clone(),
-            role,
-            groups: parse_groups(&record.groups),
-        };
-        let fingerprint: [u8; 32] = Sha256::new()
-            .chain_update(name.as_bytes())
-            .chain_update([0])
-            .chain_update(password.as_bytes())
-            .chain_update([0])
-            .chain_update(record.password_hash.as_bytes())
-            .finalize()
-            .into();
-        {
-            let cache = self.cache.lock().unwrap_or_else(|p| p.into_inner());
-            if let Some((cached, at)) = cache.get(&name)
-                && at.elapsed() < CACHE_TTL
-                && bool::from(cached.ct_eq(&fingerprint))
-            {
-                return Ok(user);
-            }
-        }
-        // argon2 is slow on purpose: keep it off the async threads.
-        let hash = record.password_hash.clone();
-        let verified = tokio::task::spawn_blocking(move || {
-            PasswordHash::new(&hash).ok().is_some_and(|parsed| {
-                Argon2::default()
-                    .verify_password(password.as_bytes(), &parsed)
-                    .is_ok()
-            })
-        })
-        .await
-        .map_err(|e| ApiError::Store(StoreError::Task(e.to_string())))?;
-        if !verified {
-            return Err(REFUSED);
-        }
-        let mut cache = self.cache.lock().unwrap_or_else(|p| p.into_inner());
-        if cache.len() >= CACHE_CAPACITY {
-            cache.retain(|_, (_, at)| at.elapsed() < CACHE_TTL);
-            if cache.len() >= CACHE_CAPACITY {
-                cache.clear();
-            }
-        }
-        cache.insert(name, (fingerprint, Instant::now()));
-        Ok(user)
-    }
-}
-
-fn basic_credentials(headers: &HeaderMap) -> Result<(String, String), ApiError> {
+/// The name and password of the request's HTTP Basic credentials.
+pub(crate) fn basic_credentials(headers: &HeaderMap) -> Result<(String, String), ApiError> {
     let value = headers
         .get(axum::http::header::AUTHORIZATION)
         .ok_or(ApiError::Unauthenticated("send HTTP Basic credentials"))?;
