@@ -88,7 +88,63 @@ async fn uploaders_may_not_browse_and_traversal_is_refused(kind: Kind) {
     );
 }
 
+/// A reader of some groups pages through those that exist, and a page is never cut short by
+/// groups the reader may not see (before, `limit=2` gave `[]` and no next page).
+async fn a_restricted_reader_pages_through_its_groups(kind: Kind) {
+    let app = spawn(kind).await;
+    app.backend
+        .users
+        .put_user(
+            &krkn_telemetry_api::auth::new_user(
+                "perf-reader",
+                "reader",
+                "perf,zeta,ghost",
+                "perf-reader-password",
+            )
+            .expect("user"),
+        )
+        .await
+        .expect("saved");
+    for group in ["alpha", "beta", "perf", "zeta"] {
+        let reply = app
+            .post_telemetry(
+                "uploader",
+                &format!("request_id={RUN_ID}&telemetry_group={group}"),
+                SEED,
+            )
+            .await;
+        assert_eq!(reply.status, 200, "{}", reply.body);
+    }
+    let page = app.get("perf-reader", "/navigate?limit=1").await;
+    assert_eq!(page.status, 200, "{}", page.body);
+    let names: Vec<String> = serde_json::from_str::<Vec<serde_json::Value>>(&page.body)
+        .expect("json")
+        .iter()
+        .map(|e| e["path"].as_str().unwrap_or_default().to_owned())
+        .collect();
+    assert_eq!(names, ["perf"]);
+    assert_eq!(
+        page.headers.get("x-next-start-after").map(|v| v.as_bytes()),
+        Some(&b"perf"[..])
+    );
+    let next = app
+        .get("perf-reader", "/navigate?limit=1&start_after=perf")
+        .await;
+    assert!(next.body.contains("\"zeta\""), "{}", next.body);
+    assert!(
+        next.headers.get("x-next-start-after").is_none(),
+        "ghost has nothing filed"
+    );
+    let all = app.get("perf-reader", "/navigate").await;
+    assert!(
+        !all.body.contains("alpha") && !all.body.contains("beta"),
+        "{}",
+        all.body
+    );
+}
+
 on_both_backends!(
+    a_restricted_reader_pages_through_its_groups,
     groups_runs_and_files_are_listed,
     listing_pages_past_thirteen_entries,
     uploaders_may_not_browse_and_traversal_is_refused

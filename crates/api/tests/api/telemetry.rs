@@ -219,6 +219,123 @@ async fn body_over_the_limit_is_413(kind: Kind) {
     assert!(app.objects().await.is_empty());
 }
 
+async fn a_document_over_the_filed_size_limit_is_413(kind: Kind) {
+    let app = spawn_with(
+        kind,
+        ApiConfig {
+            max_document_bytes: 2048,
+            ..ApiConfig::default()
+        },
+    )
+    .await;
+    let reply = app
+        .post_telemetry("uploader", &query("default", RUN_ID), SEED)
+        .await;
+    assert_eq!(
+        reply.status,
+        StatusCode::PAYLOAD_TOO_LARGE,
+        "{}",
+        reply.body
+    );
+    assert!(
+        reply.body.contains("over the limit of 2048 bytes"),
+        "{}",
+        reply.body
+    );
+    assert!(app.objects().await.is_empty());
+    assert_eq!(app.run_counts("default", RUN_ID).await, (0, 0));
+}
+
+/// A list krkn-lib cannot read back as `null` is refused with the path; left out, it is fine.
+async fn null_node_lists_are_refused_naming_the_path(kind: Kind) {
+    let app = spawn(kind).await;
+    for field in ["node_summary_infos", "node_taints"] {
+        let before = app.objects().await.len();
+        let mut document: serde_json::Value = serde_json::from_slice(SEED).expect("seed");
+        document[field] = serde_json::Value::Null;
+        let reply = app
+            .post_telemetry(
+                "uploader",
+                &query("default", RUN_ID),
+                &serde_json::to_vec(&document).expect("json"),
+            )
+            .await;
+        assert_eq!(
+            reply.status,
+            StatusCode::BAD_REQUEST,
+            "{field}: {}",
+            reply.body
+        );
+        assert!(
+            reply
+                .body
+                .contains(&format!("{field}: must be a list, not null")),
+            "{}",
+            reply.body
+        );
+        assert_eq!(app.objects().await.len(), before, "something was filed");
+        document.as_object_mut().expect("object").remove(field);
+        let reply = app
+            .post_telemetry(
+                "uploader",
+                &query("default", &format!("{RUN_ID}-{field}")),
+                &serde_json::to_vec(&document).expect("json"),
+            )
+            .await;
+        assert_eq!(
+            reply.status,
+            StatusCode::OK,
+            "{field} left out: {}",
+            reply.body
+        );
+    }
+}
+
+/// A scenario whose export row is too long for a DynamoDB item is filed without a stored
+/// row, and the export renders it from the document.
+async fn a_huge_export_row_is_rendered_from_the_document(kind: Kind) {
+    let app = spawn(kind).await;
+    let mut document: serde_json::Value = serde_json::from_slice(SEED).expect("seed");
+    let big: serde_json::Map<String, serde_json::Value> = (0..6000)
+        .map(|i| {
+            (
+                format!("key_{i:05}"),
+                serde_json::Value::from("x".repeat(60)),
+            )
+        })
+        .collect();
+    document["scenarios"][0]["parameters"] = serde_json::Value::Object(big);
+    document["scenarios"][0]["parameters_base64"] = "".into();
+    let reply = app
+        .post_telemetry(
+            "uploader",
+            &query("default", RUN_ID),
+            &serde_json::to_vec(&document).expect("json"),
+        )
+        .await;
+    assert_eq!(reply.status, StatusCode::OK, "{}", reply.body);
+    let runs = app
+        .backend
+        .index
+        .query_runs(&krkn_telemetry_api::store::RunQuery {
+            limit: 10,
+            ..Default::default()
+        })
+        .await
+        .expect("runs");
+    let stored = app
+        .backend
+        .index
+        .export_rows(&runs.runs)
+        .await
+        .expect("rows");
+    assert_eq!(stored, vec![None], "the long row was kept in the index");
+    let export = app.get("reader", "/api/v1/scenarios?format=ndjson").await;
+    assert_eq!(export.status, StatusCode::OK, "{}", export.body);
+    let first = export.body.lines().next().expect("a row");
+    assert!(first.contains("key_05999"), "the row lacks its parameters");
+}
+
 #[tokio::test]
 async fn healthz_needs_no_credentials() {
     let app = spawn(Kind::Local).await;
@@ -241,5 +358,49 @@ on_both_backends!(
     wrong_role_or_group_is_403,
     bad_requests_name_the_problem_and_store_nothing,
     content_type_other_than_json_is_415,
-    body_over_the_limit_is_413
+    body_over_the_limit_is_413,
+    a_document_over_the_filed_size_limit_is_413,
+    null_node_lists_are_refused_naming_the_path,
+    a_huge_export_row_is_rendered_from_the_document
 );
+
+/// While the service starts, `/healthz` says so and other requests wait for it, then are
+/// served as usual (here: a wrong password is a 401 once the store is ready).
+#[tokio::test]
+async fn requests_wait_for_the_service_to_be_ready() {
+    let app = spawn(Kind::Local).await;
+    let (readiness, ready) = krkn_telemetry_api::routes::guards::Readiness::starting();
+    let router = krkn_telemetry_api::router(krkn_telemetry_api::AppState::with_readiness(
+        app.backend.clone(),
+        ApiConfig::default(),
+        readiness,
+    ));
+    let send = |path: &'static str| {
+        let router = router.clone();
+        async move {
+            use tower::ServiceExt;
+            let request = Request::get(path)
+                .header("Authorization", basic("reader", &password("reader")))
+                .body(Body::empty())
+                .expect("request");
+            let response = router.oneshot(request).await.expect("answers");
+            (
+                response.status(),
+                response.headers().get("retry-after").cloned(),
+            )
+        }
+    };
+    let (status, retry) = send("/healthz").await;
+    assert_eq!(status, StatusCode::SERVICE_UNAVAILABLE);
+    assert!(retry.is_some());
+    let waiting = tokio::spawn(send("/navigate"));
+    tokio::time::sleep(std::time::Duration::from_millis(200)).await;
+    assert!(
+        !waiting.is_finished(),
+        "a request was answered before the service was ready"
+    );
+    ready.ready();
+    let (status, _) = waiting.await.expect("request");
+    assert_eq!(status, StatusCode::OK);
+    assert_eq!(send("/healthz").await.0, StatusCode::OK);
+}
