@@ -18,6 +18,14 @@ fn field<T: Clone + std::fmt::Debug + 'static>(
     .boxed()
 }
 
+/// A list field as a valid document may have it: absent or set, never `null`.
+fn not_null<T>(field: Field<Vec<T>>) -> Field<Vec<T>> {
+    match field {
+        Field::Null => Field::Missing,
+        other => other,
+    }
+}
+
 fn text() -> impl Strategy<Value = String> {
     prop_oneof![Just(String::new()), "[a-zA-Z0-9 ._/-]{1,24}", "\\PC{1,12}"]
 }
@@ -394,8 +402,9 @@ fn document() -> impl Strategy<Value = ChaosRunTelemetry> {
         let (health_checks, virt_checks) = r.2;
         ChaosRunTelemetry {
             scenarios: Field::Set(c.0),
-            node_summary_infos: c.1,
-            node_taints: c.2,
+            // krkn-lib cannot read these back as null, so a valid document never has one.
+            node_summary_infos: not_null(c.1),
+            node_taints: not_null(c.2),
             kubernetes_objects_count: c.3.map_set(|m: BTreeMap<String, i64>| m),
             network_plugins: c.4,
             total_node_count: c.5,
