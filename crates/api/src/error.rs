@@ -116,8 +116,12 @@ impl ApiError {
 impl IntoResponse for ApiError {
     fn into_response(self) -> Response {
         let status = self.status();
-        if status.is_server_error() {
+        // A storage failure is the operator's to look at; a 503 while starting or at the
+        // limit of requests in flight is the service working as meant.
+        if matches!(self, ApiError::Store(_)) {
             tracing::error!(error = %self, "request failed");
+        } else if status.is_server_error() {
+            tracing::debug!(error = %self, "request turned away");
         }
         let body = match &self {
             // One problem per line after the summary, so a human can read a long list.

@@ -13,7 +13,7 @@ use hmac::{Hmac, Mac};
 use sha2::Sha256;
 use subtle::ConstantTimeEq;
 
-use crate::store::StoreError;
+use crate::store::{StoreError, private_files};
 
 /// What a link allows.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -99,8 +99,11 @@ impl Signer {
         Signer { key }
     }
 
-    /// Loads the key from `path`, creating a random one (mode 0600) on first use.
+    /// Loads the key from `path`, creating a random one (mode 0600) on first use. A key that
+    /// others may read or write (any group or other permission), or a link in its place, is
+    /// refused: whoever reads it can sign upload links for any run.
     pub fn load_or_create(path: &Path) -> Result<Self, StoreError> {
+        use std::os::unix::fs::PermissionsExt;
         let io = |action: &'static str| {
             move |source| StoreError::Io {
                 action,
@@ -108,27 +111,42 @@ impl Signer {
                 source,
             }
         };
-        match std::fs::read(path) {
-            Ok(bytes) if bytes.len() == 32 => {
+        match private_files::open_no_follow(path) {
+            Ok(mut file) => {
+                let meta = file.metadata().map_err(io("stat"))?;
+                let mode = meta.permissions().mode() & 0o777;
+                if mode & 0o077 != 0 {
+                    return Err(StoreError::Insecure(format!(
+                        "{} may be read or changed by other users (mode {mode:03o}); whoever \
+                         reads it can sign upload links: run `chmod 600 {}` and start again",
+                        path.display(),
+                        path.display()
+                    )));
+                }
+                let mut bytes = Vec::new();
+                std::io::Read::read_to_end(&mut file, &mut bytes).map_err(io("read"))?;
+                if bytes.len() != 32 {
+                    return Err(StoreError::BadKey(format!(
+                        "{} must hold exactly 32 bytes",
+                        path.display()
+                    )));
+                }
                 let mut key = [0u8; 32];
                 key.copy_from_slice(&bytes);
                 Ok(Signer::new(key))
             }
-            Ok(_) => Err(StoreError::BadKey(format!(
-                "{} must hold exactly 32 bytes",
-                path.display()
-            ))),
             Err(e) if e.kind() == std::io::ErrorKind::NotFound => {
                 let mut key = [0u8; 32];
                 OsRng.fill_bytes(&mut key);
-                let mut options = std::fs::OpenOptions::new();
-                options.write(true).create_new(true);
-                #[cfg(unix)]
-                std::os::unix::fs::OpenOptionsExt::mode(&mut options, 0o600);
-                let mut file = options.open(path).map_err(io("create"))?;
-                std::io::Write::write_all(&mut file, &key).map_err(io("write"))?;
+                let file = private_files::write_new(path, &key).map_err(io("create"))?;
                 file.sync_all().map_err(io("sync"))?;
                 Ok(Signer::new(key))
+            }
+            Err(e) if e.raw_os_error() == Some(rustix::io::Errno::LOOP.raw_os_error()) => {
+                Err(StoreError::Insecure(format!(
+                    "{} is a symbolic link; the signing key must be a plain file",
+                    path.display()
+                )))
             }
             Err(e) => Err(io("read")(e)),
         }
@@ -164,6 +182,24 @@ impl Signer {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn a_key_others_may_read_is_refused() {
+        use std::os::unix::fs::PermissionsExt;
+        let dir = tempfile::tempdir().expect("dir");
+        let path = dir.path().join("signing.key");
+        Signer::load_or_create(&path).expect("created");
+        let mode = std::fs::metadata(&path).expect("meta").permissions().mode() & 0o777;
+        assert_eq!(mode, 0o600);
+        Signer::load_or_create(&path).expect("loads again");
+        std::fs::set_permissions(&path, std::fs::Permissions::from_mode(0o644)).expect("chmod");
+        let refused = Signer::load_or_create(&path).err().expect("refused");
+        assert!(refused.to_string().contains("chmod 600"), "{refused}");
+        let link = dir.path().join("linked.key");
+        std::os::unix::fs::symlink(&path, &link).expect("link");
+        let refused = Signer::load_or_create(&link).err().expect("refused");
+        assert!(refused.to_string().contains("symbolic link"), "{refused}");
+    }
 
     fn claims() -> LinkClaims {
         LinkClaims {

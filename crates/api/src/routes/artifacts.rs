@@ -260,8 +260,8 @@ pub async fn upload(
         )));
     }
 
-    let temp = local.temp_path();
-    let written = receive(body, &temp, limit).await;
+    let (temp, file) = local.create_upload_temp()?;
+    let written = receive(body, tokio::fs::File::from_std(file), &temp, limit).await;
     let (size, digest) = match written {
         Ok(done) => done,
         Err(error) => {
@@ -329,6 +329,7 @@ pub async fn upload(
 /// Streams `body` into `temp`, refusing more than `limit` bytes; returns size and SHA-256.
 async fn receive(
     body: Body,
+    mut file: tokio::fs::File,
     temp: &std::path::Path,
     limit: u64,
 ) -> Result<(u64, String), ApiError> {
@@ -342,15 +343,11 @@ async fn receive(
             })
         }
     };
-    let mut file = tokio::fs::File::create(temp)
-        .await
-        .map_err(store_error("create"))?;
     let mut hasher = Sha256::new();
     let mut size = 0u64;
     let mut stream = body.into_data_stream();
     while let Some(chunk) = stream.next().await {
-        let chunk =
-            chunk.map_err(|e| ApiError::BadRequest(format!("the upload broke off: {e}")))?;
+        let chunk = chunk.map_err(|e| ApiError::body(e, usize::MAX))?;
         size += chunk.len() as u64;
         if size > limit {
             return Err(ApiError::TooLarge(format!(

@@ -7,7 +7,19 @@
 //! same group commit as the index entries, which SQLite syncs once per batch; the file is
 //! written through the page cache. A background thread later syncs the file system and
 //! forgets the logged copies. After an unclean stop, [`recover`] rewrites every logged
-//! document whose file is missing or differs, before the store serves anything.
+//! document whose file is missing or torn, before the store serves anything.
+//!
+//! Order, and why it is safe at every step:
+//! 1. the bytes go to a hidden temporary file next to the document (page cache);
+//! 2. the log row commits (synced): from here the document survives a crash;
+//! 3. the temporary file is linked under the document's name: only now is it visible, so
+//!    it is never visible before its bytes are logged (a crash between 2 and 3 leaves a row
+//!    whose file is missing, and recovery writes it);
+//! 4. the syncer forgets a row only after a `syncfs` that began after its name existed.
+//!
+//! Rows are numbered with `AUTOINCREMENT`, so a number is never used twice and forgetting
+//! "these rows" can never forget a newer one; a key has at most one row (`UNIQUE`), so two
+//! writers of one document cannot both log it.
 
 use std::fs;
 use std::path::Path;
@@ -18,11 +30,68 @@ use std::time::Duration;
 use rusqlite::{Connection, params};
 
 use super::StoreError;
-use super::local::{io, plain_key_path, unique_temp_name};
+use super::local::{io, plain_key_path};
+use super::private_files;
 
 /// The table, created with the rest of the index.
 pub(crate) const SCHEMA: &str = "CREATE TABLE IF NOT EXISTS pending_documents (
-    seq INTEGER PRIMARY KEY, key TEXT NOT NULL, bytes BLOB NOT NULL);";
+    seq INTEGER PRIMARY KEY AUTOINCREMENT, key TEXT NOT NULL UNIQUE, bytes BLOB NOT NULL);";
+
+/// Brings a log made by an older version (numbers that could be reused, several rows per
+/// key) to [`SCHEMA`], keeping the first row of each key.
+pub(crate) fn migrate(db: &Connection) -> Result<(), StoreError> {
+    let sql: String = db.query_row(
+        "SELECT sql FROM sqlite_master WHERE type = 'table' AND name = 'pending_documents'",
+        [],
+        |r| r.get(0),
+    )?;
+    if sql.contains("AUTOINCREMENT") {
+        return Ok(());
+    }
+    db.execute_batch(&format!(
+        "BEGIN;
+         ALTER TABLE pending_documents RENAME TO pending_documents_old;
+         {SCHEMA}
+         INSERT INTO pending_documents (key, bytes)
+             SELECT key, bytes FROM pending_documents_old
+             WHERE seq IN (SELECT MIN(seq) FROM pending_documents_old GROUP BY key)
+             ORDER BY seq;
+         DROP TABLE pending_documents_old;
+         COMMIT;"
+    ))?;
+    Ok(())
+}
+
+/// True when the error is the log refusing a second row for a key: another write of the
+/// same document is under way.
+pub(crate) fn is_duplicate(error: &StoreError) -> bool {
+    matches!(error, StoreError::Index(rusqlite::Error::SqliteFailure(failure, _))
+        if failure.code == rusqlite::ErrorCode::ConstraintViolation)
+}
+
+/// Forgets the row of `key` (its write lost the race for the name, or failed).
+pub(crate) fn forget(db: &Mutex<Connection>, key: &str) -> Result<(), StoreError> {
+    db.lock()
+        .unwrap_or_else(PoisonError::into_inner)
+        .prepare_cached("DELETE FROM pending_documents WHERE key = ?1")?
+        .execute([key])?;
+    Ok(())
+}
+
+/// The logged bytes of `key`, if any: a document between its log commit and its link.
+pub(crate) fn logged(db: &Connection, key: &str) -> Result<Option<Vec<u8>>, StoreError> {
+    use rusqlite::OptionalExtension;
+    Ok(db
+        .prepare_cached("SELECT bytes FROM pending_documents WHERE key = ?1")?
+        .query_row([key], |r| r.get(0))
+        .optional()?)
+}
+
+/// True when `bytes` are one whole JSON value: what a file holds once it was written in
+/// full, and what a file torn by a power cut (cut short, or zeros) is not.
+fn is_whole_json(bytes: &[u8]) -> bool {
+    serde_json::from_slice::<serde::de::IgnoredAny>(bytes).is_ok()
+}
 
 /// How long the syncer waits after a filing before syncing. Long enough for the kernel's
 /// own write-back (which writes pages dirty for 30 s) to have written most of the files, so
@@ -65,8 +134,15 @@ pub(crate) fn recover(db: &Mutex<Connection>, objects: &Path) -> Result<usize, S
             tracing::warn!(key = %key, "logged document with an unusable key skipped");
             continue;
         };
-        if fs::read(&path).ok().as_deref() == Some(bytes.as_slice()) {
-            continue;
+        match fs::read(&path) {
+            Ok(current) if current == *bytes => continue,
+            // Another write of the key won the name (its row is this one's, left by a
+            // crash before it was forgotten): the whole document there stays.
+            Ok(current) if is_whole_json(&current) => {
+                tracing::warn!(key = %key, "a logged document differs from the whole one filed under its name; kept the filed one");
+                continue;
+            }
+            _ => {}
         }
         restore(objects, &path, bytes)?;
         rewritten += 1;
@@ -83,11 +159,10 @@ pub(crate) fn recover(db: &Mutex<Connection>, objects: &Path) -> Result<usize, S
 fn restore(objects: &Path, path: &Path, bytes: &[u8]) -> Result<(), StoreError> {
     let parent = path.parent().unwrap_or(objects);
     fs::create_dir_all(parent).map_err(io("create", parent))?;
-    let temp = parent.join(unique_temp_name("."));
-    fs::write(&temp, bytes).map_err(io("write", &temp))?;
-    fs::File::open(&temp)
+    let temp = parent.join(private_files::temp_name("."));
+    private_files::write_new(&temp, bytes)
         .and_then(|f| f.sync_all())
-        .map_err(io("sync", &temp))?;
+        .map_err(io("write", &temp))?;
     fs::rename(&temp, path).map_err(io("rename", path))?;
     let mut folder = Some(parent);
     while let Some(dir) = folder {
@@ -185,8 +260,9 @@ fn run(db_path: &Path, objects: &Path, writer: &Mutex<Connection>, wake: &Receiv
     }
 }
 
-/// One pass: sync the files of everything logged so far, then forget those log entries and
-/// fold the index's write-ahead log back into the database.
+/// One pass: sync the files of everything logged whose name exists, then forget those rows
+/// (only those: a row whose file is not linked yet stays for the next pass), give the freed
+/// pages back to the file system and fold the write-ahead log back into the database.
 pub(crate) fn sync_pending(
     reader: &Connection,
     writer: &Mutex<Connection>,
@@ -196,16 +272,29 @@ pub(crate) fn sync_pending(
         .prepare_cached("SELECT seq, key FROM pending_documents ORDER BY seq")?
         .query_map([], |r| Ok((r.get(0)?, r.get(1)?)))?
         .collect::<Result<_, _>>()?;
-    let Some(last) = keys.last().map(|(seq, _)| *seq) else {
+    let linked: Vec<(i64, String)> = keys
+        .into_iter()
+        .filter(|(_, key)| plain_key_path(objects, key).is_some_and(|p| p.is_file()))
+        .collect();
+    if linked.is_empty() {
         return Ok(0);
-    };
-    sync_documents(objects, keys.iter().map(|(_, key)| key.as_str()))?;
-    writer
-        .lock()
-        .unwrap_or_else(PoisonError::into_inner)
-        .prepare_cached("DELETE FROM pending_documents WHERE seq <= ?1")?
-        .execute([last])?;
+    }
+    sync_documents(objects, linked.iter().map(|(_, key)| key.as_str()))?;
+    {
+        let mut db = writer.lock().unwrap_or_else(PoisonError::into_inner);
+        let tx = db.transaction()?;
+        {
+            let mut delete = tx.prepare_cached("DELETE FROM pending_documents WHERE seq = ?1")?;
+            for (seq, _) in &linked {
+                delete.execute([seq])?;
+            }
+        }
+        tx.commit()?;
+        // With auto_vacuum = INCREMENTAL (indexes made by this version), the pages the
+        // documents held go back to the file system: after a full disk, space returns.
+        db.execute_batch("PRAGMA incremental_vacuum;")?;
+    }
     // Outside the writer's lock: a passive checkpoint never blocks writers.
     reader.query_row("PRAGMA wal_checkpoint(PASSIVE)", [], |_| Ok(()))?;
-    Ok(keys.len())
+    Ok(linked.len())
 }

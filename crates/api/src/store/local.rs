@@ -7,7 +7,6 @@
 //! instead (`document_log`), so that filings share one sync per group commit.
 
 use std::fs;
-use std::io::Write;
 use std::path::{Component, Path, PathBuf};
 use std::sync::Mutex;
 use std::time::SystemTime;
@@ -20,6 +19,7 @@ use rusqlite::{Connection, OptionalExtension, params};
 
 use super::document_log::{self, Syncer};
 use super::folder_sync::FolderSyncs;
+use super::private_files;
 use super::{
     ListEntry, ObjectStore, PutOutcome, RunIndex, RunPage, RunPosition, RunQuery, RunRecord,
     RunSummary, StoreError, StoredRow, UploadRequest, UserRecord, UserStore, major_version_of,
@@ -138,7 +138,39 @@ impl LocalStore {
         if swept > 0 {
             tracing::info!(swept, "unfinished uploads of an earlier run removed");
         }
-        let connection = Connection::open(data_dir.join("index.sqlite"))?;
+        {
+            // Documents' temporary files a crash left in run folders: a walk of every run
+            // folder, so not on the start-up path.
+            let objects = objects.clone();
+            let _ = std::thread::Builder::new()
+                .name("leftover-sweep".to_owned())
+                .spawn(move || {
+                    let swept = private_files::sweep_hidden_leftovers(&objects, STALE_LEFTOVER);
+                    if swept > 0 {
+                        tracing::info!(swept, "torn temporary files of an earlier run removed");
+                    }
+                });
+        }
+        // The index holds the users' password hashes: this user only. SQLite gives its -wal
+        // and -shm files the database's mode; older stores made them 0644.
+        let index_path = data_dir.join("index.sqlite");
+        match private_files::create_new(&index_path) {
+            Ok(_) => {}
+            Err(e) if e.kind() == std::io::ErrorKind::AlreadyExists => {}
+            Err(e) => return Err(io("create", &index_path)(e)),
+        }
+        for suffix in ["", "-wal", "-shm", "-journal"] {
+            let file = data_dir.join(format!("index.sqlite{suffix}"));
+            if let Some(mode) = private_files::make_private(&file).map_err(io("chmod", &file))? {
+                tracing::warn!(file = %file.display(), mode = format!("{mode:03o}"), "the index was open to other users; made it 0600");
+            }
+        }
+        let connection = Connection::open(&index_path)?;
+        connection.execute_batch(
+            // Before any table exists (a new index): freed pages go back to the file system
+            // when the document log is emptied; an older index keeps its setting.
+            "PRAGMA auto_vacuum = INCREMENTAL;",
+        )?;
         connection.execute_batch(
             // FULL: a commit is on disk when it returns; it carries logged documents.
             // Checkpoints are the document syncer's job (a passive one after each pass),
@@ -170,6 +202,7 @@ impl LocalStore {
              COMMIT;",
         )?;
         connection.execute_batch(document_log::SCHEMA)?;
+        document_log::migrate(&connection)?;
         migrate_index(&connection)?;
         let index = Arc::new(Mutex::new(connection));
         let restored = document_log::recover(&index, &objects)?;
@@ -237,10 +270,18 @@ impl LocalStore {
         &self.signer
     }
 
+    /// A new temporary file for an upload (private, under a random name, never through a
+    /// planted link), in the store's own file system so that committing it is a link.
+    pub fn create_upload_temp(&self) -> Result<(PathBuf, fs::File), StoreError> {
+        let path = self.temp_path();
+        let file = private_files::create_new(&path).map_err(io("create", &path))?;
+        Ok((path, file))
+    }
+
     /// A fresh path for a temporary file in the store's own file system, so that committing
     /// it is a link, not a copy.
     pub fn temp_path(&self) -> PathBuf {
-        self.data_dir.join("tmp").join(unique_temp_name(""))
+        self.data_dir.join("tmp").join(private_files::temp_name(""))
     }
 
     /// Moves a finished (synced) temporary file to `key` unless an object is already there;
@@ -316,59 +357,79 @@ impl LocalStore {
 
     /// Writes `bytes` under `key` unless an object is already there.
     ///
-    /// The file goes through the page cache and is linked into place; its bytes are made
-    /// durable by logging them in the index, one synced commit for every filing of that
-    /// moment, and the file itself is synced later in the background (`document_log`). Should
-    /// the log refuse the write, the file and its folders are synced here instead.
+    /// The bytes go to a hidden file next to the object (page cache), then into the index's
+    /// log, one synced commit for every filing of that moment, and only then is the file
+    /// linked under its name, so that a document is never visible before its bytes are
+    /// durable (`document_log`). Should the log refuse the write, the file and its folders
+    /// are synced before the link instead. A write that fails removes the folders it made.
     pub fn write_if_absent(&self, key: &str, bytes: Vec<u8>) -> Result<PutOutcome, StoreError> {
         let path = self.object_path(key)?;
-        let parent = path.parent().unwrap_or(&self.objects);
+        let parent = path.parent().unwrap_or(&self.objects).to_owned();
         // Folders first, then the existence check: once its folder exists, looking the
         // object up takes only that folder's (uncontended) lock; see `create_folders`.
-        let changed = self.create_folders(parent)?;
+        let changed = self.create_folders(&parent)?;
+        let written = self.write_document(key, &path, &parent, &changed, bytes);
+        if written.is_err() && !changed.is_empty() {
+            private_files::remove_empty_folders(&parent, &self.objects);
+        }
+        written
+    }
+
+    /// [`LocalStore::write_if_absent`] once the folders exist; `changed` are the folders
+    /// that gained an entry.
+    fn write_document(
+        &self,
+        key: &str,
+        path: &Path,
+        parent: &Path,
+        changed: &[PathBuf],
+        bytes: Vec<u8>,
+    ) -> Result<PutOutcome, StoreError> {
         // A folder created just now holds nothing yet (a concurrent writer of the same key
-        // is caught by the link, which never replaces a name).
+        // is caught by the log's one row per key, or by the link, which never replaces).
         if changed.is_empty() && path.exists() {
             return Ok(PutOutcome::AlreadyExists);
         }
         // The temporary file sits next to the object, under a hidden name (no key starts with
         // a dot; listings skip such names): a shared temporary folder was one directory lock
         // that every concurrent filing took twice.
-        let tmp = parent.join(unique_temp_name("."));
-        let linked = (|| {
-            let mut file = fs::OpenOptions::new()
-                .write(true)
-                .create_new(true)
-                .open(&tmp)
-                .map_err(io("create", &tmp))?;
-            file.write_all(&bytes).map_err(io("write", &tmp))?;
-            link_if_absent(&tmp, &path)
+        let tmp = parent.join(private_files::temp_name("."));
+        let outcome = (|| {
+            let file = private_files::write_new(&tmp, &bytes).map_err(io("write", &tmp))?;
+            match self.commit(IndexWrite::Document {
+                key: key.to_owned(),
+                bytes,
+            }) {
+                Ok(()) => match link_if_absent(&tmp, path) {
+                    Ok(PutOutcome::Created) => {
+                        self.syncer.nudge(
+                            &self.data_dir.join("index.sqlite"),
+                            &self.objects,
+                            &self.index,
+                        );
+                        Ok(PutOutcome::Created)
+                    }
+                    Ok(PutOutcome::AlreadyExists) => {
+                        // Filed meanwhile by a writer the log had already forgotten.
+                        document_log::forget(&self.index, key)?;
+                        Ok(PutOutcome::AlreadyExists)
+                    }
+                    Err(e) => {
+                        let _ = document_log::forget(&self.index, key);
+                        Err(e)
+                    }
+                },
+                // The same document is being written right now by another request.
+                Err(e) if document_log::is_duplicate(&e) => Ok(PutOutcome::AlreadyExists),
+                Err(e) => {
+                    tracing::warn!(error = %e, key, "document not logged; syncing its file instead");
+                    file.sync_all().map_err(io("sync", &tmp))?;
+                    link_durably(&tmp, path, changed, &self.folder_syncs)
+                }
+            }
         })();
         let _ = fs::remove_file(&tmp);
-        if linked? == PutOutcome::AlreadyExists {
-            return Ok(PutOutcome::AlreadyExists);
-        }
-        let logged = self.commit(IndexWrite::Document {
-            key: key.to_owned(),
-            bytes,
-        });
-        match logged {
-            Ok(()) => {
-                self.syncer.nudge(
-                    &self.data_dir.join("index.sqlite"),
-                    &self.objects,
-                    &self.index,
-                );
-            }
-            Err(e) => {
-                tracing::warn!(error = %e, key, "document not logged; syncing its file instead");
-                fs::File::open(&path)
-                    .and_then(|f| f.sync_all())
-                    .map_err(io("sync", &path))?;
-                sync_names(&path, &changed, &self.folder_syncs)?;
-            }
-        }
-        Ok(PutOutcome::Created)
+        outcome
     }
 
     /// Syncs the files of every logged document and forgets them, now rather than when the
@@ -385,12 +446,14 @@ impl LocalStore {
             .query_row("SELECT COUNT(*) FROM pending_documents", [], |r| r.get(0))?)
     }
 
-    /// Reads an object.
+    /// Reads an object; a document logged and about to be linked is read from the log.
     pub fn read(&self, key: &str) -> Result<Option<Vec<u8>>, StoreError> {
         let path = self.object_path(key)?;
         match fs::read(&path) {
             Ok(bytes) => Ok(Some(bytes)),
-            Err(e) if e.kind() == std::io::ErrorKind::NotFound => Ok(None),
+            Err(e) if e.kind() == std::io::ErrorKind::NotFound => {
+                document_log::logged(&self.reader(), key)
+            }
             Err(e) => Err(io("read", &path)(e)),
         }
     }
@@ -918,6 +981,10 @@ pub(super) fn plain_key_path(objects: &Path, key: &str) -> Option<PathBuf> {
     plain.then(|| objects.join(key))
 }
 
+/// How long a document's hidden temporary file may sit in a run folder before a start
+/// removes it: a live one exists for microseconds.
+const STALE_LEFTOVER: Duration = Duration::from_secs(3600);
+
 /// How long an upload's temporary file may go unwritten before a start removes it: an upload
 /// in progress (even from another server on the same directory) writes to it continuously.
 const STALE_UPLOAD: Duration = Duration::from_secs(24 * 3600);
@@ -944,18 +1011,6 @@ fn sweep_stale_uploads(tmp: &Path, stale: Duration) -> usize {
         })
         .filter(|entry| fs::remove_file(entry.path()).is_ok())
         .count()
-}
-
-/// A name no other temporary file of this store has: process id, a per-process counter and
-/// the time, `prefix` first (`.` hides it from listings).
-pub(super) fn unique_temp_name(prefix: &str) -> String {
-    static COUNTER: std::sync::atomic::AtomicU64 = std::sync::atomic::AtomicU64::new(0);
-    let count = COUNTER.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
-    let nanos = SystemTime::now()
-        .duration_since(SystemTime::UNIX_EPOCH)
-        .map(|d| d.as_nanos())
-        .unwrap_or_default();
-    format!("{prefix}{}-{count}-{nanos}.part", std::process::id())
 }
 
 fn unix_now() -> i64 {
@@ -1292,6 +1347,175 @@ mod tests {
             .map(|e| e.expect("entry").file_name())
             .collect();
         assert_eq!(leftovers, vec!["telemetry.json"]);
+    }
+
+    /// A crash after a document's log commit and before its link (simulated: logged, never
+    /// linked): readers already get it from the log, and the next start writes its file.
+    #[test]
+    fn a_document_logged_but_not_linked_is_written_at_the_next_start() {
+        let dir = tempfile::tempdir().expect("temp dir");
+        let key = "perf/1764000000-abc/telemetry.json";
+        {
+            let store = LocalStore::open(dir.path()).expect("store");
+            store
+                .commit(IndexWrite::Document {
+                    key: key.to_owned(),
+                    bytes: b"{\"a\": 1}".to_vec(),
+                })
+                .expect("logged");
+            assert!(!dir.path().join("objects").join(key).exists());
+            assert_eq!(
+                store.read(key).expect("read").as_deref(),
+                Some(&b"{\"a\": 1}"[..])
+            );
+            // The syncer forgets only rows whose name exists.
+            assert_eq!(store.sync_logged_documents().expect("sync"), 0);
+            assert_eq!(store.logged_documents().expect("count"), 1);
+            // A second writer of the same key is told it exists, not given a second row.
+            assert_eq!(
+                store
+                    .write_if_absent(key, b"{\"a\": 1}".to_vec())
+                    .expect("write"),
+                PutOutcome::AlreadyExists
+            );
+        }
+        let store = LocalStore::open(dir.path()).expect("reopens");
+        assert_eq!(
+            fs::read(dir.path().join("objects").join(key)).expect("restored"),
+            b"{\"a\": 1}"
+        );
+        assert_eq!(store.logged_documents().expect("count"), 0);
+    }
+
+    /// Log rows are numbered once: after the log empties, new rows get new numbers, so the
+    /// syncer's "forget these" can never forget a row it did not sync.
+    #[test]
+    fn log_numbers_are_never_reused() {
+        let dir = tempfile::tempdir().expect("temp dir");
+        let store = LocalStore::open(dir.path()).expect("store");
+        let last = |store: &LocalStore| -> i64 {
+            store
+                .index()
+                .query_row(
+                    "SELECT seq FROM sqlite_sequence WHERE name = 'pending_documents'",
+                    [],
+                    |r| r.get(0),
+                )
+                .expect("sequence")
+        };
+        store
+            .write_if_absent("perf/1764000000-a/telemetry.json", b"{}".to_vec())
+            .expect("write");
+        let first = last(&store);
+        assert_eq!(store.sync_logged_documents().expect("sync"), 1);
+        assert_eq!(store.logged_documents().expect("count"), 0);
+        store
+            .write_if_absent("perf/1764000000-b/telemetry.json", b"{}".to_vec())
+            .expect("write");
+        assert!(last(&store) > first);
+    }
+
+    /// A log made by an older version (reusable numbers, a key twice) is brought to the new
+    /// table, first row of each key kept.
+    #[test]
+    fn an_older_document_log_is_migrated() {
+        let dir = tempfile::tempdir().expect("temp dir");
+        {
+            let db = Connection::open(dir.path().join("index.sqlite")).expect("db");
+            db.execute_batch(
+                "CREATE TABLE pending_documents (seq INTEGER PRIMARY KEY, key TEXT NOT NULL, bytes BLOB NOT NULL);
+                 INSERT INTO pending_documents (key, bytes) VALUES ('perf/1764000000-a/telemetry.json', x'7b7d');
+                 INSERT INTO pending_documents (key, bytes) VALUES ('perf/1764000000-a/telemetry.json', x'5b5d');",
+            )
+            .expect("old log");
+        }
+        let store = LocalStore::open(dir.path()).expect("opens");
+        let sql: String = store
+            .index()
+            .query_row(
+                "SELECT sql FROM sqlite_master WHERE name = 'pending_documents'",
+                [],
+                |r| r.get(0),
+            )
+            .expect("schema");
+        assert!(
+            sql.contains("AUTOINCREMENT") && sql.contains("UNIQUE"),
+            "{sql}"
+        );
+        // Recovery wrote the first row's bytes and forgot the log.
+        assert_eq!(
+            store
+                .read("perf/1764000000-a/telemetry.json")
+                .expect("read")
+                .as_deref(),
+            Some(&b"{}"[..])
+        );
+        assert_eq!(store.logged_documents().expect("count"), 0);
+    }
+
+    /// A logged row whose key holds another whole document (the row of a writer that lost the
+    /// race for the name, left by a crash) never replaces it; a torn file is rewritten.
+    #[test]
+    fn recovery_keeps_a_whole_document_and_rewrites_a_torn_one() {
+        let dir = tempfile::tempdir().expect("temp dir");
+        let objects = dir.path().join("objects");
+        let (kept, torn) = (
+            "perf/1764000000-kept/telemetry.json",
+            "perf/1764000000-torn/telemetry.json",
+        );
+        {
+            let store = LocalStore::open(dir.path()).expect("store");
+            for key in [kept, torn] {
+                store
+                    .commit(IndexWrite::Document {
+                        key: key.to_owned(),
+                        bytes: b"{\"logged\": true}".to_vec(),
+                    })
+                    .expect("logged");
+                fs::create_dir_all(objects.join(key).parent().expect("parent")).expect("dir");
+            }
+        }
+        fs::write(objects.join(kept), b"{\"filed\": true}").expect("whole");
+        fs::write(objects.join(torn), b"\0\0\0\0").expect("torn");
+        LocalStore::open(dir.path()).expect("reopens");
+        assert_eq!(
+            fs::read(objects.join(kept)).expect("kept"),
+            b"{\"filed\": true}"
+        );
+        assert_eq!(
+            fs::read(objects.join(torn)).expect("torn"),
+            b"{\"logged\": true}"
+        );
+    }
+
+    /// The index (password hashes) and the signing key are this user's only, and an index
+    /// left open by an older version is closed at the next start.
+    #[test]
+    fn the_index_and_the_key_are_private() {
+        use std::os::unix::fs::PermissionsExt;
+        let dir = tempfile::tempdir().expect("temp dir");
+        let mode = |name: &str| {
+            fs::metadata(dir.path().join(name))
+                .expect("meta")
+                .permissions()
+                .mode()
+                & 0o777
+        };
+        drop(LocalStore::open(dir.path()).expect("store"));
+        assert_eq!(mode("index.sqlite"), 0o600);
+        assert_eq!(mode("signing.key"), 0o600);
+        fs::set_permissions(
+            dir.path().join("index.sqlite"),
+            fs::Permissions::from_mode(0o644),
+        )
+        .expect("chmod");
+        let store = LocalStore::open(dir.path()).expect("reopens");
+        store
+            .write_if_absent("perf/1764000000-a/telemetry.json", b"{}".to_vec())
+            .expect("write");
+        assert_eq!(mode("index.sqlite"), 0o600);
+        assert_eq!(mode("index.sqlite-wal"), 0o600);
+        assert_eq!(mode("objects/perf/1764000000-a/telemetry.json"), 0o600);
     }
 
     /// An index written before run queries existed gains their columns, filled in from what

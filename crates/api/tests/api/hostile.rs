@@ -458,3 +458,111 @@ async fn a_405_names_the_allowed_methods() {
     );
     assert_eq!(reply.body, "method DELETE is not allowed here; use POST\n");
 }
+
+/// A full disk: a filing fails with a 503 that names the failed step but not the host's
+/// paths, and leaves no run folder behind; once there is room again, filings succeed
+/// without a restart. The data directory is a 3 MiB tmpfs in the server's own mount
+/// namespace (root only; the mount goes away with the process).
+#[tokio::test]
+async fn a_full_disk_fails_cleanly_and_recovers_by_itself() {
+    let outer = tempfile::tempdir().expect("dir");
+    let data = outer.path().join("data");
+    std::fs::create_dir(&data).expect("mount point");
+    let port = crate::process::free_port();
+    let address = format!("127.0.0.1:{port}");
+    let mut child = std::process::Command::new("unshare")
+        .args(["--mount", "--propagation", "private", "sh", "-c"])
+        .arg("mount -t tmpfs -o size=3m tmpfs \"$2\" && exec \"$0\" serve --listen \"$1\" --data-dir \"$2\"")
+        .arg(env!("CARGO_BIN_EXE_krkn-telemetry-api"))
+        .arg(&address)
+        .arg(&data)
+        .env("KRKN_TELEMETRY_ADMIN_PASSWORD", ADMIN_PASSWORD)
+        .env("RUST_LOG", "error")
+        .stdout(std::process::Stdio::null())
+        .stderr(std::process::Stdio::piped())
+        .spawn()
+        .expect("unshare runs (util-linux)");
+    let url = format!("http://{address}");
+    let client = reqwest::Client::new();
+    let started = std::time::Instant::now();
+    while !client
+        .get(format!("{url}/healthz"))
+        .send()
+        .await
+        .is_ok_and(|r| r.status() == 200)
+    {
+        if let Ok(Some(status)) = child.try_wait() {
+            let mut stderr = String::new();
+            let _ = std::io::Read::read_to_string(
+                &mut child.stderr.take().expect("stderr"),
+                &mut stderr,
+            );
+            panic!(
+                "the server under a private tmpfs did not start ({status}): {stderr}\nthis test needs root (mount namespaces): run the tests as root"
+            );
+        }
+        assert!(started.elapsed() < Duration::from_secs(30), "not ready");
+        tokio::time::sleep(Duration::from_millis(20)).await;
+    }
+    // The tmpfs as the server sees it.
+    let root = std::path::PathBuf::from(format!("/proc/{}/root", child.id()));
+    let inside = root.join(data.strip_prefix("/").expect("absolute"));
+    let post = |id: String| {
+        let client = client.clone();
+        let url = url.clone();
+        async move {
+            let response = client
+                .post(format!(
+                    "{url}/telemetry?request_id={id}&telemetry_group=default"
+                ))
+                .basic_auth("admin", Some(ADMIN_PASSWORD))
+                .header("Content-Type", "application/json")
+                .body(SEED)
+                .send()
+                .await
+                .expect("answers");
+            (
+                response.status().as_u16(),
+                response.text().await.unwrap_or_default(),
+            )
+        }
+    };
+    assert_eq!(post(format!("{RUN_ID}-before")).await.0, 200);
+    // Fill the disk.
+    {
+        use std::io::Write;
+        let mut filler = std::fs::File::create(inside.join("filler")).expect("filler");
+        let block = vec![7u8; 64 * 1024];
+        while filler.write_all(&block).is_ok() {}
+        let _ = filler.sync_all();
+    }
+    let mut refusals = Vec::new();
+    for n in 0..3 {
+        refusals.push(post(format!("{RUN_ID}-full-{n}")).await);
+    }
+    for (status, body) in &refusals {
+        assert_eq!(*status, 503, "{body}");
+        assert!(body.starts_with("storage unavailable: "), "{body}");
+        assert!(
+            !body.contains(data.to_str().expect("utf-8")) && !body.contains("/tmp"),
+            "a path in the body: {body}"
+        );
+    }
+    for n in 0..3 {
+        let folder = inside
+            .join("objects/default")
+            .join(format!("{RUN_ID}-full-{n}"));
+        assert!(
+            !folder.exists(),
+            "a failed filing left {}",
+            folder.display()
+        );
+    }
+    std::fs::remove_file(inside.join("filler")).expect("room again");
+    for n in 0..3 {
+        let (status, body) = post(format!("{RUN_ID}-full-{n}")).await;
+        assert_eq!(status, 200, "after room came back: {body}");
+    }
+    let _ = child.kill();
+    let _ = child.wait();
+}
