@@ -31,6 +31,9 @@ pub enum ApiError {
     /// The run exists with other content (409).
     #[error("{0} already holds a different telemetry document; use a new request_id")]
     Conflict(String),
+    /// Another request is doing the same thing right now (409: an upload of the same file).
+    #[error("{0}")]
+    Busy(String),
     /// The upload link is bad or expired (403).
     #[error("upload or download link refused: {0}")]
     BadLink(#[from] crate::signing::LinkError),
@@ -86,7 +89,7 @@ impl ApiError {
                 StatusCode::BAD_REQUEST
             }
             ApiError::UnsupportedMediaType(_) => StatusCode::UNSUPPORTED_MEDIA_TYPE,
-            ApiError::Conflict(_) => StatusCode::CONFLICT,
+            ApiError::Conflict(_) | ApiError::Busy(_) => StatusCode::CONFLICT,
             ApiError::NotFound(_) => StatusCode::NOT_FOUND,
             ApiError::Store(_) | ApiError::Unavailable { .. } => StatusCode::SERVICE_UNAVAILABLE,
             ApiError::TooManyRequests { .. } => StatusCode::TOO_MANY_REQUESTS,

@@ -31,6 +31,7 @@ use crate::routes::{artifacts, console, files, navigate, runs, scenarios, teleme
         artifacts::presigned_url,
         artifacts::upload,
         artifacts::download_url,
+        artifacts::stored_file,
         artifacts::download,
         navigate::navigate_root,
         navigate::navigate_group,

@@ -85,6 +85,15 @@ pub enum UploadError {
         /// The last failure, if any attempt finished.
         last: String,
     },
+    /// The service already holds other bytes under the file's name (a 412 whose stored
+    /// checksum is not this file's, or is unknown).
+    #[error("{what}: {reason}")]
+    Conflict {
+        /// What was being done.
+        what: String,
+        /// What differs.
+        reason: String,
+    },
     /// Something on this side failed (a part file vanished).
     #[error("{what}: {reason}")]
     Local {
@@ -107,6 +116,8 @@ enum Attempt {
     Refused(u16, String),
     /// A local failure (the file to send is gone); final.
     Local(String),
+    /// Other bytes are stored under the name; final.
+    Conflict(String),
 }
 
 impl Attempt {
@@ -118,7 +129,7 @@ impl Attempt {
         match self {
             Attempt::Transient(text) => text.clone(),
             Attempt::Refused(status, body) => format!("{status}: {body}"),
-            Attempt::Local(text) => text.clone(),
+            Attempt::Local(text) | Attempt::Conflict(text) => text.clone(),
         }
     }
 }
@@ -151,6 +162,66 @@ async fn check(response: reqwest::Response) -> Result<String, Attempt> {
         Err(Attempt::Transient(format!("{status}: {shown}")))
     } else {
         Err(Attempt::Refused(status.as_u16(), shown))
+    }
+}
+
+/// The waits between attempts: doubling from `min_backoff`, each one a random point between
+/// half and all of its step, never past `max_backoff`. The random source is seeded from the
+/// OS for every request, so that collectors (and the parallel uploads of one backup) waiting
+/// on the same recovering service spread out instead of retrying in step. backon's own
+/// jitter came from one fixed seed (built without `std`) and was added after the cap, so
+/// waits of up to twice the maximum were seen.
+#[derive(Debug, Clone)]
+pub(crate) struct RetryWaits {
+    min: Duration,
+    max: Duration,
+    retries: Option<usize>,
+}
+
+impl RetryWaits {
+    fn new(settings: &ApiSettings) -> Self {
+        RetryWaits {
+            min: settings.min_backoff,
+            max: settings.max_backoff.max(settings.min_backoff),
+            retries: (settings.max_retries > 0).then_some(settings.max_retries as usize),
+        }
+    }
+}
+
+/// The waits of one request.
+#[derive(Debug)]
+pub(crate) struct Waits {
+    steps: backon::ExponentialBackoff,
+    max: Duration,
+    rng: fastrand::Rng,
+}
+
+impl Iterator for Waits {
+    type Item = Duration;
+
+    fn next(&mut self) -> Option<Duration> {
+        let step = self.steps.next()?.min(self.max);
+        Some(step.mul_f64(0.5 + 0.5 * self.rng.f64()))
+    }
+}
+
+impl backon::BackoffBuilder for RetryWaits {
+    type Backoff = Waits;
+
+    fn build(self) -> Waits {
+        let steps = ExponentialBuilder::default()
+            .with_min_delay(self.min)
+            .with_max_delay(self.max)
+            .with_factor(2.0);
+        let steps = match self.retries {
+            Some(n) => steps.with_max_times(n),
+            None => steps.without_max_times(),
+        };
+        Waits {
+            steps: steps.build(),
+            max: self.max,
+            rng: fastrand::Rng::new(),
+        }
     }
 }
 
@@ -190,16 +261,7 @@ impl TelemetryApi {
         Fut: std::future::Future<Output = Result<T, Attempt>>,
     {
         let settings = &self.settings;
-        let mut policy = ExponentialBuilder::default()
-            .with_min_delay(settings.min_backoff)
-            .with_max_delay(settings.max_backoff)
-            .with_factor(2.0)
-            .with_jitter();
-        policy = if settings.max_retries == 0 {
-            policy.without_max_times()
-        } else {
-            policy.with_max_times(settings.max_retries as usize)
-        };
+        let policy = RetryWaits::new(settings);
         let attempts = std::sync::atomic::AtomicU32::new(1);
         let last = std::sync::Mutex::new(String::new());
         let run = attempt
@@ -242,6 +304,10 @@ impl TelemetryApi {
                 what: what.to_owned(),
                 attempts,
                 last,
+            },
+            Attempt::Conflict(reason) => UploadError::Conflict {
+                what: what.to_owned(),
+                reason,
             },
             Attempt::Local(reason) => UploadError::Local {
                 what: what.to_owned(),
@@ -312,6 +378,20 @@ impl TelemetryApi {
                 ])
                 .timeout(self.settings.request_timeout);
             let http = self.http.clone();
+            let stat = self
+                .http
+                .get(format!(
+                    "{}/api/v1/runs/{}/{}/files/{}",
+                    self.settings.url,
+                    key.group(),
+                    key.request_id(),
+                    name.as_str()
+                ))
+                .basic_auth(
+                    &self.settings.username,
+                    Some(self.settings.password.expose()),
+                )
+                .timeout(self.settings.request_timeout);
             async move {
                 let link = check(link.send().await.map_err(from_reqwest)?).await?;
                 let link = link.trim();
@@ -338,15 +418,48 @@ impl TelemetryApi {
                 match check(put.send().await.map_err(from_reqwest)?).await {
                     Ok(_) => Ok(UploadOutcome::Stored),
                     // The file is there already: a retry after an attempt whose answer was
-                    // lost, or a resumed run. Names are per run, and the manifest's checksums
-                    // let a reader verify.
-                    Err(Attempt::Refused(412, _)) => Ok(UploadOutcome::AlreadyStored { attempt }),
+                    // lost, or a resumed run; or other bytes. Only the stored checksum tells.
+                    Err(Attempt::Refused(412, _)) => {
+                        let stored = check(stat.send().await.map_err(from_reqwest)?).await?;
+                        let stored: StoredFile = serde_json::from_str(&stored).map_err(|e| {
+                            Attempt::Refused(
+                                200,
+                                format!("the stored file's description is not JSON: {e}"),
+                            )
+                        })?;
+                        let ours = hex_digest(&payload.sha256);
+                        match stored.sha256 {
+                            // The same SHA-256 is the same bytes.
+                            Some(sha) if sha.eq_ignore_ascii_case(&ours) => {
+                                Ok(UploadOutcome::AlreadyStored { attempt })
+                            }
+                            Some(sha) => Err(Attempt::Conflict(format!(
+                                "the service already holds other bytes under this name ({} bytes, \
+                                 SHA-256 {sha}; this file: {} bytes, SHA-256 {ours}) and never \
+                                 replaces a file: upload under another request id",
+                                stored.size, payload.len
+                            ))),
+                            None => Err(Attempt::Conflict(format!(
+                                "the service already holds a file under this name ({} bytes) whose \
+                                 checksum it does not know, so it cannot be shown to be this one \
+                                 ({} bytes, SHA-256 {ours})",
+                                stored.size, payload.len
+                            ))),
+                        }
+                    }
                     Err(other) => Err(other),
                 }
             }
         })
         .await
     }
+}
+
+/// What the service says of a stored file (`GET /api/v1/runs/G/ID/files/F`).
+#[derive(Debug, serde::Deserialize)]
+struct StoredFile {
+    size: u64,
+    sha256: Option<String>,
 }
 
 /// How an upload ended.
@@ -434,6 +547,25 @@ fn base64_digest(digest: &[u8; 32]) -> String {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn retry_waits_are_random_per_request_and_never_past_the_maximum() {
+        use backon::BackoffBuilder;
+        let mut settings = ApiSettings::new("http://x", "u", Secret::new("p"));
+        settings.min_backoff = Duration::from_millis(500);
+        settings.max_backoff = Duration::from_secs(30);
+        let first: Vec<Duration> = RetryWaits::new(&settings).build().take(40).collect();
+        let second: Vec<Duration> = RetryWaits::new(&settings).build().take(40).collect();
+        assert_ne!(first, second, "two requests waited in step");
+        for wait in first.iter().chain(&second) {
+            assert!(*wait <= settings.max_backoff, "{wait:?}");
+            assert!(*wait >= Duration::from_millis(250), "{wait:?}");
+        }
+        // Late waits sit between half the maximum and the maximum.
+        assert!(first[20..].iter().all(|w| *w >= Duration::from_secs(15)));
+        settings.max_retries = 3;
+        assert_eq!(RetryWaits::new(&settings).build().count(), 3);
+    }
 
     #[test]
     fn signed_headers_are_read_from_s3_links() {

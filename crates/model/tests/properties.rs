@@ -477,3 +477,53 @@ proptest! {
         let _ = TelemetryFile::parse(&bytes);
     }
 }
+
+/// Names as a hostile client may send them: any text, with the pieces of a path escape
+/// (`..`, `/`, `\`, NUL, `%2F`, dots, unicode) well represented.
+fn hostile_name() -> impl Strategy<Value = String> {
+    let piece = prop_oneof![
+        Just("..".to_owned()),
+        Just("/".to_owned()),
+        Just("\\".to_owned()),
+        Just("\0".to_owned()),
+        Just("%2F".to_owned()),
+        Just(".".to_owned()),
+        Just("telemetry.json".to_owned()),
+        "[a-z0-9-]{1,8}",
+        "\\PC{1,4}",
+    ];
+    prop::collection::vec(piece, 0..6).prop_map(|parts| parts.concat())
+}
+
+proptest! {
+    #![proptest_config(ProptestConfig::with_cases(2000))]
+
+    /// Whatever group, request id and file name a client sends, a key the store is given
+    /// lies inside `<group>/<request_id>/`: exactly three plain segments, none empty, `.`,
+    /// `..` or hidden, no separator or NUL inside one (the only way into a key is RunKey and
+    /// ArtifactName, so this holds for every route).
+    #[test]
+    fn no_input_makes_a_key_outside_its_run(group in hostile_name(), id in hostile_name(), file in hostile_name()) {
+        let checked = |key: &str, run: &RunKey| {
+            let prefix = format!("{}/{}/", run.group(), run.request_id());
+            prop_assert!(key.starts_with(&prefix), "{key:?} outside {prefix:?}");
+            let segments: Vec<&str> = key.split('/').collect();
+            prop_assert_eq!(segments.len(), 3, "{:?}", key);
+            for segment in segments {
+                prop_assert!(!segment.is_empty() && segment != "." && segment != "..", "{:?}", key);
+                prop_assert!(!segment.starts_with('.'), "{:?}", key);
+                prop_assert!(!segment.contains(['\\', '\0']), "{:?}", key);
+            }
+            Ok(())
+        };
+        if let Ok(run) = RunKey::new(&group, &id) {
+            checked(&run.telemetry_key(), &run)?;
+            if let Ok(artifact) = ArtifactName::new(&file) {
+                checked(&run.object_key(&artifact), &run)?;
+            }
+        }
+        if let Ok(run) = RunKey::parse(&format!("{group}/{id}")) {
+            checked(&run.telemetry_key(), &run)?;
+        }
+    }
+}

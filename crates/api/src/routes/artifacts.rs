@@ -10,6 +10,7 @@ use std::collections::HashMap;
 use std::sync::Arc;
 use std::time::Duration;
 
+use axum::Json;
 use axum::body::Body;
 use axum::extract::{Path, Query, State};
 use axum::http::{HeaderMap, HeaderValue, StatusCode, header};
@@ -23,7 +24,7 @@ use tokio::io::AsyncWriteExt;
 use super::{AppState, Authenticated, required_param};
 use crate::error::ApiError;
 use crate::signing::{LinkClaims, LinkKind};
-use crate::store::{LocalStore, PutOutcome, StoreError, UploadRequest};
+use crate::store::{LocalStore, ObjectInfo, PutOutcome, StoreError, UploadRequest};
 
 fn now() -> i64 {
     chrono::Utc::now().timestamp()
@@ -260,8 +261,68 @@ pub async fn upload(
         )));
     }
 
-    let (temp, file) = local.create_upload_temp()?;
-    let written = receive(body, tokio::fs::File::from_std(file), &temp, limit).await;
+    let stored = |digest: &str, size: u64| {
+        tracing::info!(%key, bytes = size, "upload stored");
+        let mut response = StatusCode::OK.into_response();
+        if let Ok(etag) = HeaderValue::from_str(&format!("\"{digest}\"")) {
+            response.headers_mut().insert(header::ETAG, etag);
+        }
+        response
+    };
+
+    // Already stored (a retry whose answer was lost, a replayed link): decided without
+    // writing anything, and without reading the stored object when its checksum is known.
+    let existing = {
+        let key = key.clone();
+        on_local(Arc::clone(&local), move |store| store.stat(&key)).await?
+    };
+    if let Some(existing) = existing {
+        if let (Some(want), Some(known)) = (&claims.sha256, &existing.sha256) {
+            let same = want == known && claims.length.is_none_or(|l| l == existing.size);
+            return if same {
+                Ok(stored(known, existing.size))
+            } else {
+                Err(ApiError::AlreadyExists(key))
+            };
+        }
+        let (size, digest) = receive(body, None, limit).await?;
+        check_claims(&claims, size, &digest)?;
+        let known = {
+            let key = key.clone();
+            on_local(Arc::clone(&local), move |store| store.checksum_of(&key)).await?
+        };
+        return match known {
+            Some((known_size, known)) if known_size == size && known == digest => {
+                Ok(stored(&digest, size))
+            }
+            _ => Err(ApiError::AlreadyExists(key)),
+        };
+    }
+
+    let opened = {
+        let key = key.clone();
+        on_local(Arc::clone(&local), move |store| {
+            store.open_upload_temp(&key)
+        })
+        .await?
+    };
+    let Some((temp, file)) = opened else {
+        return Err(ApiError::Busy(format!(
+            "an upload of {key} is in progress; try again once it has ended"
+        )));
+    };
+    // Holds the temporary file's lock until it is linked or removed.
+    let lock = file.try_clone().map_err(|source| {
+        ApiError::Store(StoreError::Io {
+            action: "open",
+            path: temp.display().to_string(),
+            source,
+        })
+    })?;
+    let written = match receive(body, Some(tokio::fs::File::from_std(file)), limit).await {
+        Ok((size, digest)) => check_claims(&claims, size, &digest).map(|()| (size, digest)),
+        Err(error) => Err(error),
+    };
     let (size, digest) = match written {
         Ok(done) => done,
         Err(error) => {
@@ -269,76 +330,58 @@ pub async fn upload(
             return Err(error);
         }
     };
-    let mismatch = if claims.length.is_some_and(|l| l != size) {
-        Some(format!(
-            "received {size} bytes, the link is for {}",
-            claims.length.unwrap_or_default()
-        ))
-    } else if claims.sha256.as_deref().is_some_and(|s| s != digest) {
-        Some(format!(
-            "the body's SHA-256 is {digest}, the link is for {}",
-            claims.sha256.as_deref().unwrap_or_default()
-        ))
-    } else {
-        None
-    };
-    if let Some(reason) = mismatch {
-        let _ = tokio::fs::remove_file(&temp).await;
-        return Err(ApiError::BadRequest(reason));
-    }
-    let outcome = {
+    let same = {
         let key = key.clone();
         let digest = digest.clone();
         on_local(Arc::clone(&local), move |store| {
-            let outcome = store.commit_if_absent(&key, &temp)?;
-            // A retry of an upload that did arrive is not an error: same bytes, same answer.
-            let same = match outcome {
-                PutOutcome::Created => true,
-                PutOutcome::AlreadyExists => match store.open_object(&key)? {
-                    Some((mut file, existing_size)) if existing_size == size => {
-                        let mut hasher = Sha256::new();
-                        std::io::copy(&mut file, &mut hasher).map_err(|source| {
-                            crate::store::StoreError::Io {
-                                action: "read",
-                                path: key.clone(),
-                                source,
-                            }
-                        })?;
-                        hex::encode(hasher.finalize()) == digest
-                    }
-                    _ => false,
-                },
-            };
-            Ok((outcome, same))
+            let _lock = lock;
+            match store.commit_if_absent(&key, &temp)? {
+                PutOutcome::Created => {
+                    store.record_checksum(&key, size, &digest)?;
+                    Ok(true)
+                }
+                // Stored by another upload meanwhile: same bytes, same answer.
+                PutOutcome::AlreadyExists => Ok(store
+                    .checksum_of(&key)?
+                    .is_some_and(|(known_size, known)| known_size == size && known == digest)),
+            }
         })
         .await?
     };
-    match outcome {
-        (_, true) => {
-            tracing::info!(%key, bytes = size, "upload stored");
-            let mut response = StatusCode::OK.into_response();
-            if let Ok(etag) = HeaderValue::from_str(&format!("\"{digest}\"")) {
-                response.headers_mut().insert(header::ETAG, etag);
-            }
-            Ok(response)
-        }
-        (_, false) => Err(ApiError::AlreadyExists(key)),
+    if same {
+        Ok(stored(&digest, size))
+    } else {
+        Err(ApiError::AlreadyExists(key))
     }
 }
 
-/// Streams `body` into `temp`, refusing more than `limit` bytes; returns size and SHA-256.
+/// A body that is not what the link was signed for (400).
+fn check_claims(claims: &LinkClaims, size: u64, digest: &str) -> Result<(), ApiError> {
+    if let Some(signed) = claims.length.filter(|l| *l != size) {
+        return Err(ApiError::BadRequest(format!(
+            "received {size} bytes, the link is for {signed}"
+        )));
+    }
+    if let Some(signed) = claims.sha256.as_deref().filter(|s| *s != digest) {
+        return Err(ApiError::BadRequest(format!(
+            "the body's SHA-256 is {digest}, the link is for {signed}"
+        )));
+    }
+    Ok(())
+}
+
+/// Streams `body` into `file` (or only hashes it, without a file), refusing more than
+/// `limit` bytes; returns size and SHA-256.
 async fn receive(
     body: Body,
-    mut file: tokio::fs::File,
-    temp: &std::path::Path,
+    mut file: Option<tokio::fs::File>,
     limit: u64,
 ) -> Result<(u64, String), ApiError> {
     let store_error = |action: &'static str| {
-        let path = temp.display().to_string();
         move |source| {
-            ApiError::Store(crate::store::StoreError::Io {
+            ApiError::Store(StoreError::Io {
                 action,
-                path,
+                path: "an upload's temporary file".to_owned(),
                 source,
             })
         }
@@ -355,10 +398,80 @@ async fn receive(
             )));
         }
         hasher.update(&chunk);
-        file.write_all(&chunk).await.map_err(store_error("write"))?;
+        if let Some(file) = file.as_mut() {
+            file.write_all(&chunk).await.map_err(store_error("write"))?;
+        }
     }
-    file.sync_all().await.map_err(store_error("sync"))?;
+    if let Some(file) = file.as_mut() {
+        file.sync_all().await.map_err(store_error("sync"))?;
+    }
     Ok((size, hex::encode(hasher.finalize())))
+}
+
+/// The largest object whose unknown checksum `GET …/files/F` computes by reading it.
+const MAX_HASHED_PER_REQUEST: u64 = 256 * 1024 * 1024;
+
+/// A stored file as its checksum tells it.
+#[derive(Debug, serde::Serialize, utoipa::ToSchema)]
+pub struct StoredFile {
+    /// The file's name in the run folder.
+    name: String,
+    /// Size in bytes.
+    size: u64,
+    /// SHA-256, lower-case hex: recorded at upload, or read from the file when it is at
+    /// most 256 MiB; `null` for a larger file whose checksum the store does not know.
+    sha256: Option<String>,
+}
+
+/// `GET /api/v1/runs/<group>/<run>/files/<file>`: the size and SHA-256 of a stored file,
+/// so that an uploader whose upload was refused because the file exists (412) can tell its
+/// own earlier upload from other bytes.
+#[utoipa::path(
+    get,
+    path = "/api/v1/runs/{group}/{request_id}/files/{file}",
+    tag = "runs",
+    params(
+        ("group" = String, Path, description = "Group of the run"),
+        ("request_id" = String, Path, description = "Request id of the run"),
+        ("file" = String, Path, description = "File name"),
+    ),
+    responses(
+        (status = 200, description = "Size and SHA-256 (null when unknown)", body = StoredFile),
+        (status = 400, description = "A parameter or the body is wrong; the text names it", body = String, content_type = "text/plain"),
+        (status = 401, description = "No or wrong credentials (WWW-Authenticate: Basic)", body = String, content_type = "text/plain"),
+        (status = 403, description = "The user's role or groups do not allow this", body = String, content_type = "text/plain"),
+        (status = 404, description = "Nothing under that name", body = String, content_type = "text/plain"),
+        (status = 503, description = "Storage is unavailable; nothing was half-written", body = String, content_type = "text/plain")
+    ),
+    security(("basic" = []))
+)]
+pub async fn stored_file(
+    Authenticated(user): Authenticated,
+    State(state): State<AppState>,
+    Path((group, run, file)): Path<(String, String, String)>,
+) -> Result<Json<StoredFile>, ApiError> {
+    let run = RunKey::new(&group, &run)?;
+    let artifact = ArtifactName::new(&file)?;
+    // Uploaders of the group (checking their own uploads) and readers.
+    if user.require_upload(run.group()).is_err() {
+        user.require_read(Some(run.group()))?;
+    }
+    let key = run.object_key(&artifact);
+    let objects = &state.backend.objects;
+    let ObjectInfo { size, mut sha256 } = objects
+        .stat(&key)
+        .await?
+        .ok_or_else(|| ApiError::NotFound(key.clone()))?;
+    // Not recorded (S3 keeps a checksum only for uploads that announced one; S3-compatible
+    // servers may keep none): read it from the object, when that is quick enough.
+    if sha256.is_none() && size <= MAX_HASHED_PER_REQUEST {
+        sha256 = objects.hash(&key).await?;
+    }
+    Ok(Json(StoredFile {
+        name: artifact.as_str().to_owned(),
+        size,
+        sha256,
+    }))
 }
 
 /// `GET /download-url/<group>/<run>/<file>` (also `/<file>` and `/<group>/<file>`, as

@@ -102,6 +102,10 @@ pub fn router(state: AppState) -> Router {
         .route("/openapi.json", get(crate::openapi::openapi_json))
         .route("/api/v1/runs", get(runs::list_runs))
         .route("/api/v1/runs/{group}/{request_id}", get(runs::get_run))
+        .route(
+            "/api/v1/runs/{group}/{request_id}/files/{file}",
+            get(artifacts::stored_file),
+        )
         .route("/api/v1/scenarios", get(scenarios::export_scenarios))
         .route("/telemetry", post(telemetry::post_telemetry))
         .route("/presigned-url", get(artifacts::presigned_url))

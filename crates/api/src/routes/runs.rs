@@ -172,7 +172,8 @@ pub struct BackupState {
     parts_stored: usize,
     /// Parts the manifest names.
     parts_expected: Option<usize>,
-    /// Parts the manifest names that are missing or of another size.
+    /// Parts the manifest names that are missing, of another size, or (where the store knows
+    /// it) of another SHA-256; a manifest too large to read is named here too.
     missing_or_wrong_size: Vec<String>,
     /// Bytes of the tar stream the manifest announces.
     total_bytes: Option<u64>,
@@ -235,7 +236,16 @@ pub async fn get_run(
         let object_key = format!("{}{}", key.prefix(), entry.path);
         let kind = ArtifactKind::of(&entry.path);
         if kind == ArtifactKind::PrometheusManifest {
-            manifest = objects.get(&object_key).await?;
+            // Read into memory only when the listing says it is small (an uploader can
+            // store up to the upload limit under this name).
+            manifest = Some(if entry.size > MAX_MANIFEST_BYTES {
+                Manifest::TooLarge(entry.size)
+            } else {
+                objects
+                    .get(&object_key)
+                    .await?
+                    .map_or(Manifest::TooLarge(0), Manifest::Read)
+            });
         }
         files.push(RunFile {
             download_link: objects.download_link(&object_key, ttl, &base).await?,
@@ -245,7 +255,26 @@ pub async fn get_run(
             modified: entry.modified,
         });
     }
-    let prometheus_backup = backup_state(&files, manifest.as_deref());
+    let prometheus_backup = match &manifest {
+        Some(Manifest::Read(bytes)) => {
+            let checksums = part_checksums(objects.as_ref(), &key, &files, bytes).await?;
+            backup_state(&files, Some(bytes), &checksums)
+        }
+        Some(Manifest::TooLarge(size)) => Some(BackupState {
+            manifest: true,
+            complete: Some(false),
+            parts_stored: files
+                .iter()
+                .filter(|f| matches!(f.kind, ArtifactKind::PrometheusPart { .. }))
+                .count(),
+            parts_expected: None,
+            missing_or_wrong_size: vec![format!(
+                "prometheus-manifest.json ({size} bytes, over the {MAX_MANIFEST_BYTES}-byte limit: not read)"
+            )],
+            total_bytes: None,
+        }),
+        None => backup_state(&files, None, &HashMap::new()),
+    };
     Ok(Json(RunDetail {
         files_url: format!("/files/{}/{}/", key.group(), key.request_id()),
         group: key.group().to_owned(),
@@ -256,8 +285,66 @@ pub async fn get_run(
     }))
 }
 
-/// What the stored parts and the manifest (when any) say of the backup.
-fn backup_state(files: &[RunFile], manifest: Option<&[u8]>) -> Option<BackupState> {
+/// The largest `prometheus-manifest.json` the run page reads (a real one is a few KiB).
+const MAX_MANIFEST_BYTES: u64 = 1024 * 1024;
+
+/// A run's manifest as the run page found it.
+enum Manifest {
+    /// Read, small enough.
+    Read(Vec<u8>),
+    /// Not read: this many bytes.
+    TooLarge(u64),
+}
+
+/// The stored SHA-256 of every part the manifest names, where the store knows it.
+async fn part_checksums(
+    objects: &dyn crate::store::ObjectStore,
+    key: &RunKey,
+    files: &[RunFile],
+    manifest: &[u8],
+) -> Result<HashMap<String, String>, ApiError> {
+    let Ok(manifest) = serde_json::from_slice::<ManifestDoc>(manifest) else {
+        return Ok(HashMap::new());
+    };
+    let mut checksums = HashMap::new();
+    for part in &manifest.parts {
+        if !files.iter().any(|f| f.name == part.name) {
+            continue;
+        }
+        if let Some(sha256) = objects
+            .stat(&format!("{}{}", key.prefix(), part.name))
+            .await?
+            .and_then(|info| info.sha256)
+        {
+            checksums.insert(part.name.clone(), sha256);
+        }
+    }
+    Ok(checksums)
+}
+
+/// One part in the manifest.
+#[derive(serde::Deserialize)]
+struct ManifestPart {
+    name: String,
+    size: u64,
+    sha256: Option<String>,
+}
+
+/// The part of `prometheus-manifest.json` the run page reads.
+#[derive(serde::Deserialize)]
+struct ManifestDoc {
+    parts: Vec<ManifestPart>,
+    total_bytes: Option<u64>,
+}
+
+/// What the stored parts and the manifest (when any) say of the backup: a part counts as
+/// there when its size matches and, where both the manifest and the store know it, its
+/// SHA-256 too.
+fn backup_state(
+    files: &[RunFile],
+    manifest: Option<&[u8]>,
+    checksums: &HashMap<String, String>,
+) -> Option<BackupState> {
     let parts: HashMap<&str, u64> = files
         .iter()
         .filter(|f| matches!(f.kind, ArtifactKind::PrometheusPart { .. }))
@@ -265,16 +352,6 @@ fn backup_state(files: &[RunFile], manifest: Option<&[u8]>) -> Option<BackupStat
         .collect();
     if parts.is_empty() && manifest.is_none() {
         return None;
-    }
-    #[derive(serde::Deserialize)]
-    struct Part {
-        name: String,
-        size: u64,
-    }
-    #[derive(serde::Deserialize)]
-    struct Manifest {
-        parts: Vec<Part>,
-        total_bytes: Option<u64>,
     }
     let Some(bytes) = manifest else {
         return Some(BackupState {
@@ -287,7 +364,7 @@ fn backup_state(files: &[RunFile], manifest: Option<&[u8]>) -> Option<BackupStat
         });
     };
     // A manifest that cannot be read vouches for nothing.
-    let Ok(manifest) = serde_json::from_slice::<Manifest>(bytes) else {
+    let Ok(manifest) = serde_json::from_slice::<ManifestDoc>(bytes) else {
         return Some(BackupState {
             manifest: true,
             complete: Some(false),
@@ -300,7 +377,14 @@ fn backup_state(files: &[RunFile], manifest: Option<&[u8]>) -> Option<BackupStat
     let missing: Vec<String> = manifest
         .parts
         .iter()
-        .filter(|p| parts.get(p.name.as_str()) != Some(&p.size))
+        .filter(|p| {
+            let size_differs = parts.get(p.name.as_str()) != Some(&p.size);
+            let checksum_differs = match (&p.sha256, checksums.get(&p.name)) {
+                (Some(listed), Some(stored)) => !listed.eq_ignore_ascii_case(stored),
+                _ => false,
+            };
+            size_differs || checksum_differs
+        })
         .map(|p| p.name.clone())
         .collect();
     Some(BackupState {

@@ -23,8 +23,8 @@ use futures_util::StreamExt;
 use krkn_telemetry_model::export::EXPORT_VERSION;
 
 use super::{
-    ListEntry, ObjectStore, PutOutcome, RunIndex, RunPage, RunPosition, RunQuery, RunRecord,
-    RunSummary, StoreError, StoredRow, UploadRequest, UserRecord, UserStore,
+    ListEntry, ObjectInfo, ObjectStore, PutOutcome, RunIndex, RunPage, RunPosition, RunQuery,
+    RunRecord, RunSummary, StoreError, StoredRow, UploadRequest, UserRecord, UserStore,
 };
 
 /// The HTTPS client of every SDK call (and of credential providers): hyper with rustls on
@@ -342,6 +342,61 @@ impl ObjectStore for AwsStore {
             Err(e) if e.as_service_error().is_some_and(|s| s.is_not_found()) => Ok(false),
             Err(e) => Err(remote("S3 HeadObject", explain(e))),
         }
+    }
+
+    async fn stat(&self, key: &str) -> Result<Option<ObjectInfo>, StoreError> {
+        match self
+            .s3
+            .head_object()
+            .bucket(&self.bucket)
+            .key(key)
+            .checksum_mode(aws_sdk_s3::types::ChecksumMode::Enabled)
+            .send()
+            .await
+        {
+            Ok(head) => {
+                use base64::Engine;
+                let sha256 = head
+                    .checksum_sha256()
+                    // A whole-object checksum is plain base64; a multipart one ends in `-N`.
+                    .filter(|c| !c.contains('-'))
+                    .and_then(|c| base64::engine::general_purpose::STANDARD.decode(c).ok())
+                    .filter(|d| d.len() == 32)
+                    .map(hex::encode);
+                Ok(Some(ObjectInfo {
+                    size: head.content_length().unwrap_or(0).max(0) as u64,
+                    sha256,
+                }))
+            }
+            Err(e) if e.as_service_error().is_some_and(|s| s.is_not_found()) => Ok(None),
+            Err(e) => Err(remote("S3 HeadObject", explain(e))),
+        }
+    }
+
+    async fn hash(&self, key: &str) -> Result<Option<String>, StoreError> {
+        use sha2::Digest;
+        let output = match self
+            .s3
+            .get_object()
+            .bucket(&self.bucket)
+            .key(key)
+            .send()
+            .await
+        {
+            Ok(output) => output,
+            Err(e) if e.as_service_error().is_some_and(|s| s.is_no_such_key()) => return Ok(None),
+            Err(e) => return Err(remote("S3 GetObject", explain(e))),
+        };
+        let mut body = output.body;
+        let mut hasher = sha2::Sha256::new();
+        while let Some(chunk) = body
+            .try_next()
+            .await
+            .map_err(|e| remote("S3 GetObject", explain(e)))?
+        {
+            hasher.update(&chunk);
+        }
+        Ok(Some(hex::encode(hasher.finalize())))
     }
 
     async fn list(

@@ -21,9 +21,9 @@ use super::document_log::{self, Syncer};
 use super::folder_sync::FolderSyncs;
 use super::private_files;
 use super::{
-    ListEntry, ObjectStore, PutOutcome, RunIndex, RunPage, RunPosition, RunQuery, RunRecord,
-    RunSummary, StoreError, StoredRow, UploadRequest, UserRecord, UserStore, major_version_of,
-    run_tag_of,
+    ListEntry, ObjectInfo, ObjectStore, PutOutcome, RunIndex, RunPage, RunPosition, RunQuery,
+    RunRecord, RunSummary, StoreError, StoredRow, UploadRequest, UserRecord, UserStore,
+    major_version_of, run_tag_of,
 };
 use crate::signing::{LinkClaims, LinkKind, Signer};
 use krkn_telemetry_model::export::EXPORT_VERSION;
@@ -196,6 +196,8 @@ impl LocalStore {
                  start_timestamp REAL, end_timestamp REAL,
                  PRIMARY KEY (grp, request_id, idx));
              CREATE INDEX IF NOT EXISTS scenarios_by_type ON scenarios (scenario_type, start_timestamp);
+             CREATE TABLE IF NOT EXISTS artifacts (
+                 key TEXT PRIMARY KEY, size INTEGER NOT NULL, sha256 TEXT NOT NULL);
              CREATE TABLE IF NOT EXISTS users (
                  name TEXT PRIMARY KEY, role TEXT NOT NULL, groups TEXT NOT NULL,
                  password_hash TEXT NOT NULL);
@@ -332,6 +334,112 @@ impl LocalStore {
             Err(e) if e.kind() == std::io::ErrorKind::AlreadyExists && dir.is_dir() => Ok(()),
             Err(e) => Err(io("create", dir)(e)),
         }
+    }
+
+    /// The size of an object and its SHA-256 when recorded (uploads since this version;
+    /// documents from the run index).
+    pub fn stat(&self, key: &str) -> Result<Option<ObjectInfo>, StoreError> {
+        let path = self.object_path(key)?;
+        let size = match fs::metadata(&path) {
+            Ok(meta) if meta.is_file() => meta.len(),
+            Ok(_) => return Ok(None),
+            Err(e) if e.kind() == std::io::ErrorKind::NotFound => return Ok(None),
+            Err(e) => return Err(io("stat", &path)(e)),
+        };
+        Ok(Some(ObjectInfo {
+            size,
+            sha256: self.recorded_checksum(key, size)?,
+        }))
+    }
+
+    /// The SHA-256 recorded for `key` when its size is still `size`.
+    pub fn recorded_checksum(&self, key: &str, size: u64) -> Result<Option<String>, StoreError> {
+        let db = self.reader();
+        let recorded: Option<(i64, String)> = db
+            .prepare_cached("SELECT size, sha256 FROM artifacts WHERE key = ?1")?
+            .query_row(params![key], |r| Ok((r.get(0)?, r.get(1)?)))
+            .optional()?;
+        if let Some((recorded_size, sha256)) = recorded {
+            return Ok((recorded_size as u64 == size).then_some(sha256));
+        }
+        let mut parts = key.splitn(3, '/');
+        if let (Some(group), Some(run), Some("telemetry.json")) =
+            (parts.next(), parts.next(), parts.next())
+        {
+            let document: Option<(i64, String)> = db
+                .prepare_cached(
+                    "SELECT document_bytes, document_sha256 FROM runs WHERE grp = ?1 AND request_id = ?2",
+                )?
+                .query_row(params![group, run], |r| Ok((r.get(0)?, r.get(1)?)))
+                .optional()?;
+            return Ok(document
+                .filter(|(n, _)| *n as u64 == size)
+                .map(|(_, sha)| sha));
+        }
+        Ok(None)
+    }
+
+    /// The size and SHA-256 of the object under `key`: as recorded, or read from the file
+    /// once (an object stored before checksums were recorded) and recorded.
+    pub fn checksum_of(&self, key: &str) -> Result<Option<(u64, String)>, StoreError> {
+        let Some(info) = self.stat(key)? else {
+            return Ok(None);
+        };
+        if let Some(sha256) = info.sha256 {
+            return Ok(Some((info.size, sha256)));
+        }
+        let Some((mut file, size)) = self.open_object(key)? else {
+            return Ok(None);
+        };
+        let mut hasher = <sha2::Sha256 as sha2::Digest>::new();
+        std::io::copy(&mut file, &mut hasher).map_err(|source| StoreError::Io {
+            action: "read",
+            path: key.to_owned(),
+            source,
+        })?;
+        let sha256 = hex::encode(sha2::Digest::finalize(hasher));
+        self.record_checksum(key, size, &sha256)?;
+        Ok(Some((size, sha256)))
+    }
+
+    /// The temporary file of an upload of `key`: one per key (named by the key's hash),
+    /// locked while it is written, so that a link replayed by many clients at once writes
+    /// one temporary file, not one each. `None` while another upload of the key holds it.
+    /// The lock lasts while the returned file, or a clone of it, is open.
+    pub fn open_upload_temp(&self, key: &str) -> Result<Option<(PathBuf, fs::File)>, StoreError> {
+        use std::os::unix::fs::MetadataExt;
+        let name = format!(
+            "{}.part",
+            hex::encode(<sha2::Sha256 as sha2::Digest>::digest(key.as_bytes()))
+        );
+        let path = self.data_dir.join("tmp").join(name);
+        loop {
+            let file = private_files::open_or_create(&path).map_err(io("create", &path))?;
+            match rustix::fs::flock(&file, rustix::fs::FlockOperation::NonBlockingLockExclusive) {
+                Ok(()) => {}
+                Err(rustix::io::Errno::WOULDBLOCK) => return Ok(None),
+                Err(e) => return Err(io("lock", &path)(e.into())),
+            }
+            // A finishing upload may have removed the name between our open and our lock:
+            // then the locked file is not the one under the name any more.
+            let ours = file.metadata().map_err(io("stat", &path))?;
+            match fs::symlink_metadata(&path) {
+                Ok(named) if named.ino() == ours.ino() && named.dev() == ours.dev() => {}
+                _ => continue,
+            }
+            file.set_len(0).map_err(io("truncate", &path))?;
+            return Ok(Some((path, file)));
+        }
+    }
+
+    /// Records the size and SHA-256 of an uploaded object.
+    pub fn record_checksum(&self, key: &str, size: u64, sha256: &str) -> Result<(), StoreError> {
+        self.index()
+            .prepare_cached(
+                "INSERT OR REPLACE INTO artifacts (key, size, sha256) VALUES (?1, ?2, ?3)",
+            )?
+            .execute(params![key, size as i64, sha256])?;
+        Ok(())
     }
 
     /// True when an object exists under `key`.
@@ -1035,6 +1143,17 @@ impl ObjectStore for Embedded {
     async fn exists(&self, key: &str) -> Result<bool, StoreError> {
         let key = key.to_owned();
         self.run(move |s| s.contains(&key)).await
+    }
+
+    async fn stat(&self, key: &str) -> Result<Option<ObjectInfo>, StoreError> {
+        let key = key.to_owned();
+        self.run(move |s| s.stat(&key)).await
+    }
+
+    async fn hash(&self, key: &str) -> Result<Option<String>, StoreError> {
+        let key = key.to_owned();
+        self.run(move |s| Ok(s.checksum_of(&key)?.map(|(_, sha256)| sha256)))
+            .await
     }
 
     async fn list(

@@ -45,6 +45,12 @@ pub trait ObjectStore: Send + Sync {
     async fn get(&self, key: &str) -> Result<Option<Vec<u8>>, StoreError>;
     /// True when an object exists under `key`.
     async fn exists(&self, key: &str) -> Result<bool, StoreError>;
+    /// The size of the object under `key` and its SHA-256 when the store knows it (recorded
+    /// at upload; S3's checksum of an upload that announced one), without reading it.
+    async fn stat(&self, key: &str) -> Result<Option<ObjectInfo>, StoreError>;
+    /// The SHA-256 of the object under `key`, read from the object itself (streamed, never
+    /// held whole), for when [`ObjectStore::stat`] does not know it.
+    async fn hash(&self, key: &str) -> Result<Option<String>, StoreError>;
     /// One folder level under `prefix`, sorted, after `start_after`, at most `limit` entries.
     async fn list(
         &self,
@@ -62,6 +68,15 @@ pub trait ObjectStore: Send + Sync {
         expires_in: Duration,
         base: &str,
     ) -> Result<String, StoreError>;
+}
+
+/// What the store knows of an object without reading it.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, utoipa::ToSchema)]
+pub struct ObjectInfo {
+    /// Size in bytes.
+    pub size: u64,
+    /// SHA-256, lower-case hex, when known (`null`: stored by a client that announced none).
+    pub sha256: Option<String>,
 }
 
 /// One entry per filed run and one per scenario.

@@ -24,6 +24,19 @@ pub(crate) fn create_new(path: &Path) -> std::io::Result<File> {
         .open(path)
 }
 
+/// Opens `path` for writing, creating it (for this user only) when missing, refusing a
+/// symbolic link in its place; never truncates (the caller does, once it holds the lock).
+pub(crate) fn open_or_create(path: &Path) -> std::io::Result<File> {
+    OpenOptions::new()
+        .read(true)
+        .write(true)
+        .create(true)
+        .truncate(false)
+        .mode(0o600)
+        .custom_flags(rustix::fs::OFlags::NOFOLLOW.bits() as i32)
+        .open(path)
+}
+
 /// Opens an existing file for reading, refusing a symbolic link in its place.
 pub(crate) fn open_no_follow(path: &Path) -> std::io::Result<File> {
     OpenOptions::new()

@@ -566,3 +566,281 @@ async fn a_full_disk_fails_cleanly_and_recovers_by_itself() {
     let _ = child.kill();
     let _ = child.wait();
 }
+
+/// An upload link without a length, PUT by several clients at once: one writes (one
+/// temporary file), the others are told 409 while it runs; afterwards a replay with the same
+/// bytes is a 200 without any temporary file, other bytes a 412.
+#[tokio::test]
+async fn a_replayed_link_writes_one_temporary_file() {
+    let (base, app) = spawn_server(Kind::Local, Default::default()).await;
+    let client = reqwest::Client::new();
+    let link = client
+        .get(format!(
+            "{base}/presigned-url?request_id=default/{RUN_ID}&remote_filename=prometheus-00.tar"
+        ))
+        .basic_auth("uploader", Some(password("uploader")))
+        .send()
+        .await
+        .expect("link")
+        .text()
+        .await
+        .expect("text");
+    let (sender, receiver) = tokio::sync::mpsc::channel::<Result<Vec<u8>, std::io::Error>>(4);
+    let slow = tokio::spawn({
+        let (client, link) = (client.clone(), link.clone());
+        async move {
+            client
+                .put(&link)
+                .body(reqwest::Body::wrap_stream(tokio_stream_from(receiver)))
+                .send()
+                .await
+                .expect("answers")
+                .status()
+        }
+    });
+    sender
+        .send(Ok(vec![1u8; 64 * 1024]))
+        .await
+        .expect("first half");
+    let tmp = app.dir.path().join("tmp");
+    let started = std::time::Instant::now();
+    while std::fs::read_dir(&tmp).expect("tmp").count() == 0 {
+        assert!(
+            started.elapsed() < Duration::from_secs(10),
+            "the upload never started"
+        );
+        tokio::time::sleep(Duration::from_millis(10)).await;
+    }
+    let replays = join_all((0..6).map(|_| {
+        let (client, link) = (client.clone(), link.clone());
+        async move {
+            let response = client
+                .put(&link)
+                .body(vec![1u8; 128 * 1024])
+                .send()
+                .await
+                .expect("answers");
+            (
+                response.status().as_u16(),
+                response.text().await.unwrap_or_default(),
+            )
+        }
+    }))
+    .await;
+    for (status, body) in &replays {
+        assert_eq!(*status, 409, "{body}");
+        assert!(body.contains("is in progress"), "{body}");
+    }
+    assert_eq!(
+        std::fs::read_dir(&tmp).expect("tmp").count(),
+        1,
+        "more than one temporary file"
+    );
+    sender
+        .send(Ok(vec![1u8; 64 * 1024]))
+        .await
+        .expect("second half");
+    drop(sender);
+    assert_eq!(slow.await.expect("slow upload"), 200);
+    assert_eq!(std::fs::read_dir(&tmp).expect("tmp").count(), 0);
+
+    // The checksum is known now: a replay with the same bytes is answered from it. To show
+    // that the stored file is not read again, its bytes are changed behind the store's back
+    // (same size): the answer still follows the recorded checksum.
+    let stored = app
+        .dir
+        .path()
+        .join(format!("objects/default/{RUN_ID}/prometheus-00.tar"));
+    let same = client
+        .put(&link)
+        .body(vec![1u8; 128 * 1024])
+        .send()
+        .await
+        .expect("answers");
+    assert_eq!(same.status(), 200);
+    std::fs::write(&stored, vec![2u8; 128 * 1024]).expect("tamper");
+    let again = client
+        .put(&link)
+        .body(vec![1u8; 128 * 1024])
+        .send()
+        .await
+        .expect("answers");
+    assert_eq!(again.status(), 200, "the stored object was hashed again");
+    let other = client
+        .put(&link)
+        .body(vec![3u8; 128 * 1024])
+        .send()
+        .await
+        .expect("answers");
+    assert_eq!(other.status(), 412);
+    assert_eq!(std::fs::read_dir(&tmp).expect("tmp").count(), 0);
+}
+
+/// A channel's receiver as a body stream.
+fn tokio_stream_from(
+    mut receiver: tokio::sync::mpsc::Receiver<Result<Vec<u8>, std::io::Error>>,
+) -> impl futures_util::Stream<Item = Result<Vec<u8>, std::io::Error>> {
+    futures_util::stream::poll_fn(move |cx| receiver.poll_recv(cx))
+}
+
+/// An uploader may ask what is stored under a file name (size and SHA-256), to tell its own
+/// earlier upload from other bytes; other groups' uploaders may not.
+async fn the_stored_checksum_of_a_file_is_shown_to_its_uploaders(kind: Kind) {
+    let (base, app) = spawn_server(kind, Default::default()).await;
+    let client = reqwest::Client::new();
+    let bytes = b"critical alerts, as krkn writes them".to_vec();
+    let link = client
+        .get(format!(
+            "{base}/presigned-url?request_id=perf/{RUN_ID}&remote_filename=critical-alerts-00.log"
+        ))
+        .basic_auth("uploader", Some(password("uploader")))
+        .send()
+        .await
+        .expect("link")
+        .text()
+        .await
+        .expect("text");
+    let put = client
+        .put(&link)
+        .body(bytes.clone())
+        .send()
+        .await
+        .expect("put");
+    assert_eq!(put.status(), 200);
+    let path = format!("/api/v1/runs/perf/{RUN_ID}/files/critical-alerts-00.log");
+    for user in ["uploader", "perf-uploader", "reader"] {
+        let reply = app.get(user, &path).await;
+        assert_eq!(reply.status, 200, "{user}: {}", reply.body);
+        let info: serde_json::Value = serde_json::from_str(&reply.body).expect("json");
+        use sha2::Digest;
+        assert_eq!(
+            info["sha256"],
+            hex::encode(sha2::Sha256::digest(&bytes)),
+            "{user}"
+        );
+        assert_eq!(info["size"], bytes.len());
+    }
+    let other_group = app
+        .get(
+            "perf-uploader",
+            &format!("/api/v1/runs/default/{RUN_ID}/files/critical-alerts-00.log"),
+        )
+        .await;
+    assert_eq!(other_group.status, 403);
+    let missing = app
+        .get(
+            "uploader",
+            &format!("/api/v1/runs/perf/{RUN_ID}/files/critical-alerts-01.log"),
+        )
+        .await;
+    assert_eq!(missing.status, 404);
+}
+
+on_both_backends!(the_stored_checksum_of_a_file_is_shown_to_its_uploaders);
+
+/// A `prometheus-manifest.json` over 1 MiB is not read into memory by the run page, which
+/// says so (before, a 600 MB one added 600 MB per view); a manifest whose part checksums
+/// differ from the stored parts' makes the backup incomplete.
+#[tokio::test]
+async fn the_run_page_reads_only_small_manifests_and_compares_checksums() {
+    let (base, app) = spawn_server(Kind::Local, Default::default()).await;
+    let client = reqwest::Client::new();
+    let filed = app
+        .post_telemetry(
+            "uploader",
+            &format!("request_id={RUN_ID}&telemetry_group=default"),
+            SEED,
+        )
+        .await;
+    assert_eq!(filed.status, 200, "{}", filed.body);
+    let put = |name: &'static str, bytes: Vec<u8>| {
+        let (client, base) = (client.clone(), base.clone());
+        async move {
+            let link = client
+                .get(format!(
+                    "{base}/presigned-url?request_id=default/{RUN_ID}&remote_filename={name}"
+                ))
+                .basic_auth("uploader", Some(password("uploader")))
+                .send()
+                .await
+                .expect("link")
+                .text()
+                .await
+                .expect("text");
+            client
+                .put(&link)
+                .body(bytes)
+                .send()
+                .await
+                .expect("put")
+                .status()
+        }
+    };
+    let part = vec![5u8; 1000];
+    assert_eq!(put("prometheus-00.tar", part.clone()).await, 200);
+    let wrong = serde_json::json!({"parts": [{"name": "prometheus-00.tar", "size": 1000,
+        "sha256": "0000000000000000000000000000000000000000000000000000000000000000"}],
+        "total_bytes": 1000});
+    assert_eq!(
+        put(
+            "prometheus-manifest.json",
+            serde_json::to_vec(&wrong).expect("json")
+        )
+        .await,
+        200
+    );
+    let page = app
+        .get("reader", &format!("/api/v1/runs/default/{RUN_ID}"))
+        .await;
+    let detail: serde_json::Value = serde_json::from_str(&page.body).expect("json");
+    assert_eq!(
+        detail["prometheus_backup"]["complete"], false,
+        "{}",
+        page.body
+    );
+    assert_eq!(
+        detail["prometheus_backup"]["missing_or_wrong_size"][0],
+        "prometheus-00.tar"
+    );
+
+    // Another run with a huge manifest.
+    let other = format!("{RUN_ID}-big");
+    let filed = app
+        .post_telemetry(
+            "uploader",
+            &format!("request_id={other}&telemetry_group=default"),
+            SEED,
+        )
+        .await;
+    assert_eq!(filed.status, 200);
+    let link = client
+        .get(format!("{base}/presigned-url?request_id=default/{other}&remote_filename=prometheus-manifest.json"))
+        .basic_auth("uploader", Some(password("uploader")))
+        .send()
+        .await
+        .expect("link")
+        .text()
+        .await
+        .expect("text");
+    let big = vec![b' '; 2 * 1024 * 1024];
+    assert_eq!(
+        client
+            .put(&link)
+            .body(big)
+            .send()
+            .await
+            .expect("put")
+            .status(),
+        200
+    );
+    let page = app
+        .get("reader", &format!("/api/v1/runs/default/{other}"))
+        .await;
+    assert_eq!(page.status, 200, "{}", page.body);
+    let detail: serde_json::Value = serde_json::from_str(&page.body).expect("json");
+    let said = detail["prometheus_backup"]["missing_or_wrong_size"][0]
+        .as_str()
+        .unwrap_or_default();
+    assert!(said.contains("not read"), "{}", page.body);
+    assert_eq!(detail["prometheus_backup"]["complete"], false);
+}

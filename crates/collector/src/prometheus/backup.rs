@@ -531,7 +531,7 @@ impl PartUpload {
             .await?;
         if let crate::upload::UploadOutcome::AlreadyStored { attempt } = outcome {
             tracing::info!(
-                "{} was already stored (attempt {attempt}); its checksum is in the manifest",
+                "{} was already stored with the same SHA-256 (attempt {attempt})",
                 name.as_str()
             );
         }

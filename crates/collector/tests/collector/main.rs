@@ -9,4 +9,5 @@ mod prometheus;
 mod rbac;
 mod send;
 mod support;
+mod uploads;
 mod validate;
