@@ -6,7 +6,7 @@ TARGET_DIR := $(or $(CARGO_TARGET_DIR),target)
 LISTEN ?= 127.0.0.1:8080
 DATA_DIR ?= ./data
 
-.PHONY: run test lint fmt schema bench bench-model bench-api bench-collector bench-logs bench-backup bench-queries build release watch invoke help
+.PHONY: run test lint fmt schema bench bench-model bench-api bench-collector bench-logs bench-backup bench-queries bench-hostile fuzz build release watch invoke help
 
 help: ## list the targets
 	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | sed 's/:.*## /\t/' | column -t -s "$$(printf '\t')"
@@ -44,6 +44,17 @@ invoke: ## send a sample event to `make watch`: make invoke EVENT=events/v1-heal
 	bin="$$(dirname "$$(scripts/python-venv.sh scripts/requirements-lambda.txt | tail -n1)")"; \
 	"$$bin/cargo-lambda" lambda invoke krkn-telemetry-lambda --data-file $(EVENT)
 
+FUZZ_SECONDS ?= 600
+FUZZ_ARGS ?=
+FUZZ_TARGETS := document parameters_base64
+
+fuzz: ## each cargo-fuzz target for FUZZ_SECONDS (default 600), one after the other (FUZZING.md; not part of `make test`)
+	set -e; for target in $(FUZZ_TARGETS); do \
+	  mkdir -p fuzz/corpus/$$target; cp fuzz/seeds/$$target/* fuzz/corpus/$$target/; \
+	  RUSTC_BOOTSTRAP=1 $(CARGO) fuzz run $$target -- \
+	    -max_total_time=$(FUZZ_SECONDS) -timeout=10 -rss_limit_mb=2048 -print_final_stats=1 $(FUZZ_ARGS); \
+	done
+
 build: ## debug build of every binary
 	$(CARGO) build --locked --workspace
 
@@ -66,6 +77,10 @@ bench-logs: ## log filtering of a generated 1 GiB must-gather against krkn-lib a
 
 bench-queries: ## runs pages and the scenario export over 10,000 filed runs (100,000 scenarios): p99, rows/s, RSS
 	scripts/bench-queries.sh
+
+bench-hostile: ## the attacks of issue #13 (password flood, alias bomb, stalled bodies, unfinished headers): answers and peak RSS
+	$(CARGO) build --locked -p krkn-telemetry-api --bin krkn-telemetry-api
+	python3 scripts/bench-hostile.py $(TARGET_DIR)/debug/krkn-telemetry-api "$$(python3 -c 'import socket; s = socket.socket(); s.bind(("127.0.0.1", 0)); print(s.getsockname()[1])')"
 
 bench-backup: ## Prometheus backup of a generated 2 GiB folder into moto against tar | curl; peak RSS
 	scripts/bench-backup.sh

@@ -7,9 +7,11 @@
 //! here visits the YAML as the parser hands it out, aliases expanded, building nothing, and
 //! stops as soon as the expansion passes the budget; only a YAML within it is then built.
 //!
-//! The cost of a node is one unit plus the bytes of a string or key, about the bytes it
-//! takes in JSON. A YAML without aliases costs at most about its own size, so the budget of a
-//! document, twice the size of its YAML plus [`SLACK`], never refuses one.
+//! The cost of a node is one unit plus the bytes of a string or key (a float key costs one
+//! unit but may take up to ~28 bytes of JSON, so the JSON can be larger than the units, in
+//! proportion to the YAML). A YAML without aliases or `%TAG` directives (a tag handle expands
+//! to its prefix at every use) costs at most about its own size, so the budget of a document,
+//! twice the size of its YAML plus [`SLACK`], does not refuse one.
 
 use std::cell::Cell;
 use std::fmt;

@@ -53,9 +53,10 @@ pub fn decode_parameters_base64_within(
         .map_err(|e| format!("invalid parameters format: not base64 ({e})"))?;
     if budget.charge(&bytes) == Err(true) {
         return Err(format!(
-            "invalid parameters format: its YAML aliases (*name) expand the parameters past \
-             {} units (about bytes of JSON) for this document's {} bytes of YAML; write the \
-             repeated values out or send them as JSON in `parameters`",
+            "invalid parameters format: its YAML aliases (*name) or tag directives expand the \
+             parameters past {} units (one per value plus the bytes of each string) for this \
+             document's {} bytes of YAML; write the repeated values out or send them as JSON in \
+             `parameters`",
             budget.total(),
             decoded_len(encoded)
         ));
@@ -187,12 +188,22 @@ impl ChaosRunTelemetry {
                     }
                 }
                 if let Some(raw) = scenario.parameters.get_mut() {
-                    // Most parameters hold no kubeconfig: only those that mention one are
-                    // parsed and rewritten.
-                    if raw.text().contains("\"kubeconfig\"") {
-                        let mut parameters = raw.to_value();
-                        if anonymize_kubeconfig(&mut parameters) > 0 {
-                            *raw = RawJson::from_value(&parameters);
+                    // Most parameters hold no kubeconfig: only those that may name one are
+                    // parsed and rewritten. An escape (`kube\u0063onfig`) may spell the key,
+                    // so any text with one is parsed too; a value that does not parse (a
+                    // number past a float's range) is refused rather than kept unread.
+                    let text = raw.text();
+                    if text.contains("kubeconfig") || text.contains("\\u") {
+                        match raw.try_to_value() {
+                            Ok(mut parameters) => {
+                                if anonymize_kubeconfig(&mut parameters) > 0 {
+                                    *raw = RawJson::from_value(&parameters);
+                                }
+                            }
+                            Err(e) => problems.at(
+                                &scenarios_path.index(i).field("parameters"),
+                                format!("cannot be read to hide its kubeconfigs: {e}"),
+                            ),
                         }
                     }
                 }
@@ -320,6 +331,40 @@ mod tests {
     fn non_string_keys_become_strings() {
         let value = decode_parameters_base64(&b64("1: one\ntrue: yes\n")).expect("decodes");
         assert_eq!(value, serde_json::json!({"1": "one", "true": "yes"}));
+    }
+
+    fn document(parameters: &str) -> ChaosRunTelemetry {
+        let body = format!(
+            r#"{{"scenarios": [{{"start_timestamp": 1, "end_timestamp": 2, "scenario": "s.yaml",
+                "scenario_type": "pod_disruption_scenarios", "exit_status": 0,
+                "parameters": {parameters}}}]}}"#
+        );
+        ChaosRunTelemetry::from_json(body.as_bytes()).expect("parses")
+    }
+
+    /// A key spelled with an escape is the same key to every JSON reader: it is anonymised
+    /// too (found by reading the fuzz target's findings: `kube\u0063onfig` was kept).
+    #[test]
+    fn an_escaped_kubeconfig_key_is_anonymized() {
+        let mut doc = document(r#"{"kube\u0063onfig": "token: SECRET"}"#);
+        doc.normalize().expect("normalises");
+        let text = serde_json::to_string(&doc).expect("json");
+        assert!(!text.contains("SECRET"), "{text}");
+        assert!(text.contains("anonymized"), "{text}");
+    }
+
+    /// A number past a float's range made the parameters unreadable, so their kubeconfig was
+    /// kept (found by cargo fuzz): such parameters are refused, by validation and by
+    /// normalisation.
+    #[test]
+    fn parameters_with_an_out_of_range_number_are_refused() {
+        let mut doc = document(r#"{"kubeconfig": "token: SECRET", "n": 1e400}"#);
+        let problems = doc.validate().expect_err("refused");
+        assert!(
+            problems.to_string().contains("scenarios[0].parameters"),
+            "{problems}"
+        );
+        assert!(doc.normalize().is_err());
     }
 
     #[test]

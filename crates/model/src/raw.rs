@@ -29,9 +29,16 @@ impl RawJson {
         self.0.get()
     }
 
-    /// Parses the text into a `Value` (it was valid JSON when it was stored).
+    /// Parses the text into a `Value` (it was valid JSON when it was stored); `null` when it
+    /// holds a number no 64-bit float can carry (see [`RawJson::try_to_value`]).
     pub fn to_value(&self) -> Value {
-        serde_json::from_str(self.0.get()).unwrap_or(Value::Null)
+        self.try_to_value().unwrap_or(Value::Null)
+    }
+
+    /// Parses the text into a `Value`. The raw text was checked for JSON syntax only, so a
+    /// number past a 64-bit float's range (`1e400`) is an error here.
+    pub fn try_to_value(&self) -> Result<Value, serde_json::Error> {
+        serde_json::from_str(self.0.get())
     }
 
     /// True for the JSON string `""`.

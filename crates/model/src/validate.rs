@@ -256,7 +256,14 @@ impl Checker<'_> {
                     &parameters_path,
                     "must not be empty (send parameters or parameters_base64)",
                 ),
-                Field::Set(_) => {}
+                Field::Set(raw) => {
+                    if let Err(e) = raw.try_to_value() {
+                        self.problems.at(
+                            &parameters_path,
+                            format!("holds a value JSON readers cannot carry ({e}); send large numbers as strings"),
+                        );
+                    }
+                }
             }
         }
 

@@ -26,6 +26,17 @@ async fn exchange(address: std::net::SocketAddr, bytes: &[u8], wait: Duration) -
     String::from_utf8_lossy(&answer).into_owned()
 }
 
+/// The head of the admin's `POST /telemetry` announcing `length` bytes of body.
+fn admin_post_head(length: usize) -> String {
+    let credentials =
+        base64::engine::general_purpose::STANDARD.encode(format!("admin:{ADMIN_PASSWORD}"));
+    format!(
+        "POST /telemetry?request_id={RUN_ID}&telemetry_group=default HTTP/1.1\r\nHost: x\r\n\
+         Authorization: Basic {credentials}\r\nContent-Type: application/json\r\n\
+         Content-Length: {length}\r\n\r\n"
+    )
+}
+
 fn status_of(answer: &str) -> u16 {
     answer
         .split_whitespace()
@@ -203,13 +214,7 @@ async fn a_body_is_not_read_before_its_credentials() {
 #[tokio::test]
 async fn a_stalled_body_gets_a_408() {
     let server = ServerProcess::start(&[("KRKN_TELEMETRY_BODY_IDLE_TIMEOUT_SECS", "1")]).await;
-    let credentials =
-        base64::engine::general_purpose::STANDARD.encode(format!("admin:{ADMIN_PASSWORD}"));
-    let head = format!(
-        "POST /telemetry?request_id={RUN_ID}&telemetry_group=default HTTP/1.1\r\nHost: x\r\n\
-         Authorization: Basic {credentials}\r\nContent-Type: application/json\r\n\
-         Content-Length: 5000\r\n\r\n{{\"scenarios\": ["
-    );
+    let head = format!("{}{{\"scenarios\": [", admin_post_head(5000));
     let answer = exchange(server.address, head.as_bytes(), Duration::from_secs(20)).await;
     assert_eq!(status_of(&answer), 408, "{answer}");
     assert!(
@@ -287,20 +292,11 @@ async fn connections_past_the_cap_wait_for_a_free_one() {
 #[tokio::test]
 async fn requests_past_the_in_flight_cap_get_503() {
     let server = ServerProcess::start(&[("KRKN_TELEMETRY_MAX_IN_FLIGHT", "1")]).await;
-    let credentials =
-        base64::engine::general_purpose::STANDARD.encode(format!("admin:{ADMIN_PASSWORD}"));
     // An authenticated body that arrives slowly keeps the one slot busy.
     let mut slow = TcpStream::connect(server.address).await.expect("connect");
-    slow.write_all(
-        format!(
-            "POST /telemetry?request_id={RUN_ID}&telemetry_group=default HTTP/1.1\r\nHost: x\r\n\
-             Authorization: Basic {credentials}\r\nContent-Type: application/json\r\n\
-             Content-Length: 100\r\n\r\n{{"
-        )
-        .as_bytes(),
-    )
-    .await
-    .expect("send");
+    slow.write_all(format!("{}{{", admin_post_head(100)).as_bytes())
+        .await
+        .expect("send");
     tokio::time::sleep(Duration::from_millis(500)).await;
     let response = reqwest::Client::new()
         .get(format!("{}/navigate", server.url))
@@ -843,4 +839,34 @@ async fn the_run_page_reads_only_small_manifests_and_compares_checksums() {
         .unwrap_or_default();
     assert!(said.contains("not read"), "{}", page.body);
     assert_eq!(detail["prometheus_backup"]["complete"], false);
+}
+
+/// A request that takes longer than the request timeout gets a 408, even while its body
+/// keeps trickling in (so the body idle timeout alone would never end it).
+#[tokio::test]
+async fn a_request_past_the_request_timeout_gets_a_408() {
+    let server = ServerProcess::start(&[("KRKN_TELEMETRY_REQUEST_TIMEOUT_SECS", "1")]).await;
+    let mut stream = TcpStream::connect(server.address).await.expect("connect");
+    stream
+        .write_all(admin_post_head(100).as_bytes())
+        .await
+        .expect("send");
+    let mut answer = Vec::new();
+    for _ in 0..40 {
+        if stream.write_all(b" ").await.is_err() {
+            break;
+        }
+        let mut buffer = [0u8; 512];
+        match tokio::time::timeout(Duration::from_millis(100), stream.read(&mut buffer)).await {
+            Ok(Ok(0)) | Ok(Err(_)) => break,
+            Ok(Ok(n)) => {
+                answer.extend_from_slice(&buffer[..n]);
+                break;
+            }
+            Err(_) => {}
+        }
+    }
+    let answer = String::from_utf8_lossy(&answer).into_owned();
+    assert_eq!(status_of(&answer), 408, "{answer}");
+    assert!(answer.contains("took longer than 1 s"), "{answer}");
 }
