@@ -158,11 +158,6 @@ impl Drop for Waiting<'_> {
 }
 
 impl Authenticator {
-    /// An authenticator over the given user store with the default limits.
-    pub fn new(users: Arc<dyn UserStore>) -> Self {
-        Self::with_limits(users, LoginLimits::default())
-    }
-
     /// An authenticator over the given user store.
     pub fn with_limits(users: Arc<dyn UserStore>, limits: LoginLimits) -> Self {
         Authenticator {

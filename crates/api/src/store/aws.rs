@@ -106,6 +106,22 @@ fn explain<E: std::error::Error>(error: E) -> String {
 }
 
 impl AwsStore {
+    /// The body of the object under `key`, not read yet; `None` when there is none.
+    async fn open(&self, key: &str) -> Result<Option<ByteStream>, StoreError> {
+        match self
+            .s3
+            .get_object()
+            .bucket(&self.bucket)
+            .key(key)
+            .send()
+            .await
+        {
+            Ok(output) => Ok(Some(output.body)),
+            Err(e) if e.as_service_error().is_some_and(|s| s.is_no_such_key()) => Ok(None),
+            Err(e) => Err(remote("S3 GetObject", explain(e))),
+        }
+    }
+
     /// Clients from the default AWS configuration chain, pointed at `settings`.
     pub async fn connect(settings: &AwsSettings) -> Self {
         let mut loader =
@@ -308,25 +324,14 @@ impl ObjectStore for AwsStore {
     }
 
     async fn get(&self, key: &str) -> Result<Option<Vec<u8>>, StoreError> {
-        match self
-            .s3
-            .get_object()
-            .bucket(&self.bucket)
-            .key(key)
-            .send()
+        let Some(body) = self.open(key).await? else {
+            return Ok(None);
+        };
+        let bytes = body
+            .collect()
             .await
-        {
-            Ok(output) => {
-                let bytes = output
-                    .body
-                    .collect()
-                    .await
-                    .map_err(|e| remote("S3 GetObject", e))?;
-                Ok(Some(bytes.into_bytes().to_vec()))
-            }
-            Err(e) if e.as_service_error().is_some_and(|s| s.is_no_such_key()) => Ok(None),
-            Err(e) => Err(remote("S3 GetObject", explain(e))),
-        }
+            .map_err(|e| remote("S3 GetObject", e))?;
+        Ok(Some(bytes.into_bytes().to_vec()))
     }
 
     async fn exists(&self, key: &str) -> Result<bool, StoreError> {
@@ -375,19 +380,9 @@ impl ObjectStore for AwsStore {
 
     async fn hash(&self, key: &str) -> Result<Option<String>, StoreError> {
         use sha2::Digest;
-        let output = match self
-            .s3
-            .get_object()
-            .bucket(&self.bucket)
-            .key(key)
-            .send()
-            .await
-        {
-            Ok(output) => output,
-            Err(e) if e.as_service_error().is_some_and(|s| s.is_no_such_key()) => return Ok(None),
-            Err(e) => return Err(remote("S3 GetObject", explain(e))),
+        let Some(mut body) = self.open(key).await? else {
+            return Ok(None);
         };
-        let mut body = output.body;
         let mut hasher = sha2::Sha256::new();
         while let Some(chunk) = body
             .try_next()

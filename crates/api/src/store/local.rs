@@ -272,20 +272,6 @@ impl LocalStore {
         &self.signer
     }
 
-    /// A new temporary file for an upload (private, under a random name, never through a
-    /// planted link), in the store's own file system so that committing it is a link.
-    pub fn create_upload_temp(&self) -> Result<(PathBuf, fs::File), StoreError> {
-        let path = self.temp_path();
-        let file = private_files::create_new(&path).map_err(io("create", &path))?;
-        Ok((path, file))
-    }
-
-    /// A fresh path for a temporary file in the store's own file system, so that committing
-    /// it is a link, not a copy.
-    pub fn temp_path(&self) -> PathBuf {
-        self.data_dir.join("tmp").join(private_files::temp_name(""))
-    }
-
     /// Moves a finished (synced) temporary file to `key` unless an object is already there;
     /// the temporary file is removed either way. The new name is synced before this returns.
     pub fn commit_if_absent(&self, key: &str, temp: &Path) -> Result<PutOutcome, StoreError> {

@@ -570,17 +570,7 @@ async fn a_full_disk_fails_cleanly_and_recovers_by_itself() {
 async fn a_replayed_link_writes_one_temporary_file() {
     let (base, app) = spawn_server(Kind::Local, Default::default()).await;
     let client = reqwest::Client::new();
-    let link = client
-        .get(format!(
-            "{base}/presigned-url?request_id=default/{RUN_ID}&remote_filename=prometheus-00.tar"
-        ))
-        .basic_auth("uploader", Some(password("uploader")))
-        .send()
-        .await
-        .expect("link")
-        .text()
-        .await
-        .expect("text");
+    let link = upload_link(&base, "default", RUN_ID, "prometheus-00.tar").await;
     let (sender, receiver) = tokio::sync::mpsc::channel::<Result<Vec<u8>, std::io::Error>>(4);
     let slow = tokio::spawn({
         let (client, link) = (client.clone(), link.clone());
@@ -672,6 +662,21 @@ async fn a_replayed_link_writes_one_temporary_file() {
     assert_eq!(std::fs::read_dir(&tmp).expect("tmp").count(), 0);
 }
 
+/// An upload link as krkn-lib asks for one (the uploader, no length or checksum announced).
+async fn upload_link(base: &str, group: &str, run: &str, name: &str) -> String {
+    reqwest::Client::new()
+        .get(format!(
+            "{base}/presigned-url?request_id={group}/{run}&remote_filename={name}"
+        ))
+        .basic_auth("uploader", Some(password("uploader")))
+        .send()
+        .await
+        .expect("link")
+        .text()
+        .await
+        .expect("text")
+}
+
 /// A channel's receiver as a body stream.
 fn tokio_stream_from(
     mut receiver: tokio::sync::mpsc::Receiver<Result<Vec<u8>, std::io::Error>>,
@@ -685,17 +690,7 @@ async fn the_stored_checksum_of_a_file_is_shown_to_its_uploaders(kind: Kind) {
     let (base, app) = spawn_server(kind, Default::default()).await;
     let client = reqwest::Client::new();
     let bytes = b"critical alerts, as krkn writes them".to_vec();
-    let link = client
-        .get(format!(
-            "{base}/presigned-url?request_id=perf/{RUN_ID}&remote_filename=critical-alerts-00.log"
-        ))
-        .basic_auth("uploader", Some(password("uploader")))
-        .send()
-        .await
-        .expect("link")
-        .text()
-        .await
-        .expect("text");
+    let link = upload_link(&base, "perf", RUN_ID, "critical-alerts-00.log").await;
     let put = client
         .put(&link)
         .body(bytes.clone())
@@ -752,17 +747,7 @@ async fn the_run_page_reads_only_small_manifests_and_compares_checksums() {
     let put = |name: &'static str, bytes: Vec<u8>| {
         let (client, base) = (client.clone(), base.clone());
         async move {
-            let link = client
-                .get(format!(
-                    "{base}/presigned-url?request_id=default/{RUN_ID}&remote_filename={name}"
-                ))
-                .basic_auth("uploader", Some(password("uploader")))
-                .send()
-                .await
-                .expect("link")
-                .text()
-                .await
-                .expect("text");
+            let link = upload_link(&base, "default", RUN_ID, name).await;
             client
                 .put(&link)
                 .body(bytes)
@@ -809,15 +794,7 @@ async fn the_run_page_reads_only_small_manifests_and_compares_checksums() {
         )
         .await;
     assert_eq!(filed.status, 200);
-    let link = client
-        .get(format!("{base}/presigned-url?request_id=default/{other}&remote_filename=prometheus-manifest.json"))
-        .basic_auth("uploader", Some(password("uploader")))
-        .send()
-        .await
-        .expect("link")
-        .text()
-        .await
-        .expect("text");
+    let link = upload_link(&base, "default", &other, "prometheus-manifest.json").await;
     let big = vec![b' '; 2 * 1024 * 1024];
     assert_eq!(
         client
