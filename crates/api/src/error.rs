@@ -5,7 +5,7 @@ use axum::http::{HeaderValue, StatusCode, header};
 use axum::response::{IntoResponse, Response};
 use krkn_telemetry_model::{KeyError, Problems};
 
-use crate::store::StoreError;
+use crate::store::{StoreError, UploadError};
 
 /// Why a request failed.
 #[derive(Debug, thiserror::Error)]
@@ -99,8 +99,8 @@ impl ApiError {
 
     /// A failed read of a request body: 413 past the limit, 408 when it stalled, 400 when
     /// the client broke it off.
-    pub fn body(error: axum::Error, limit: usize) -> ApiError {
-        let mut cause: Option<&(dyn std::error::Error + 'static)> = Some(&error);
+    pub fn body(error: &(dyn std::error::Error + 'static), limit: usize) -> ApiError {
+        let mut cause = Some(error);
         while let Some(current) = cause {
             if current.is::<http_body_util::LengthLimitError>() {
                 return ApiError::TooLarge(format!("the body is over the limit of {limit} bytes"));
@@ -113,6 +113,20 @@ impl ApiError {
             cause = current.source();
         }
         ApiError::BadRequest(format!("the request body broke off: {error}"))
+    }
+}
+
+/// An upload through a link this server serves: the status of each way it can fail.
+impl From<UploadError> for ApiError {
+    fn from(error: UploadError) -> Self {
+        match error {
+            UploadError::TooLarge(_) => ApiError::TooLarge(error.to_string()),
+            UploadError::NotAsSigned(text) => ApiError::BadRequest(text),
+            UploadError::Exists(key) => ApiError::AlreadyExists(key),
+            UploadError::Busy(_) => ApiError::Busy(error.to_string()),
+            UploadError::Body(cause) => ApiError::body(&*cause, usize::MAX),
+            UploadError::Store(store) => ApiError::Store(store),
+        }
     }
 }
 

@@ -13,6 +13,7 @@
 //! - [`server`]: the standalone server: hyper with timeouts, a connection cap and a clean
 //!   stop on SIGTERM.
 //! - [`error`]: every failure as a status code and a message that names the problem.
+//! - [`time`]: the clock and the one time format (RFC 3339, seconds, `Z`).
 
 pub mod auth;
 pub mod config;
@@ -23,6 +24,7 @@ pub mod routes;
 pub mod server;
 pub mod signing;
 pub mod store;
+pub mod time;
 
 pub use config::ApiConfig;
 pub use error::ApiError;

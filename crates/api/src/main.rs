@@ -134,7 +134,7 @@ async fn open(store: &StoreArgs) -> anyhow::Result<(Backend, Option<Arc<AwsStore
             let opened = LocalStore::open(&store.data_dir).with_context(|| {
                 format!("cannot open the store in {}", store.data_dir.display())
             })?;
-            Ok((Backend::local(Arc::new(opened)), None))
+            Ok((Backend::local(opened), None))
         }
         StoreKind::Aws => {
             let settings = AwsSettings::from_env().map_err(anyhow::Error::msg)?;

@@ -1,19 +1,15 @@
-//! Upload and download links for the embedded store, signed with HMAC-SHA256.
+//! Upload and download links for the embedded store, signed with HMAC-SHA256 (the key
+//! itself is the store's: `store/local/links.rs` keeps it in `<data>/signing.key`).
 //!
 //! A link names one object key, an expiry, and optionally the exact length and SHA-256 the
 //! client announced; all of it is signed, so a link writes only its own key, only until it
 //! expires, and only the announced bytes. The server verifies links itself (S3 does the same
 //! for its own presigned URLs in the AWS store).
 
-use std::fmt::Write as _;
-use std::path::Path;
-
-use argon2::password_hash::rand_core::{OsRng, RngCore};
 use hmac::{Hmac, Mac};
 use sha2::Sha256;
+use std::fmt::Write as _;
 use subtle::ConstantTimeEq;
-
-use crate::store::{StoreError, private_files};
 
 /// What a link allows.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -99,59 +95,6 @@ impl Signer {
         Signer { key }
     }
 
-    /// Loads the key from `path`, creating a random one (mode 0600) on first use. A key that
-    /// others may read or write (any group or other permission), or a link in its place, is
-    /// refused: whoever reads it can sign upload links for any run.
-    pub fn load_or_create(path: &Path) -> Result<Self, StoreError> {
-        use std::os::unix::fs::PermissionsExt;
-        let io = |action: &'static str| {
-            move |source| StoreError::Io {
-                action,
-                path: path.display().to_string(),
-                source,
-            }
-        };
-        match private_files::open_no_follow(path) {
-            Ok(mut file) => {
-                let meta = file.metadata().map_err(io("stat"))?;
-                let mode = meta.permissions().mode() & 0o777;
-                if mode & 0o077 != 0 {
-                    return Err(StoreError::Insecure(format!(
-                        "{} may be read or changed by other users (mode {mode:03o}); whoever \
-                         reads it can sign upload links: run `chmod 600 {}` and start again",
-                        path.display(),
-                        path.display()
-                    )));
-                }
-                let mut bytes = Vec::new();
-                std::io::Read::read_to_end(&mut file, &mut bytes).map_err(io("read"))?;
-                if bytes.len() != 32 {
-                    return Err(StoreError::BadKey(format!(
-                        "{} must hold exactly 32 bytes",
-                        path.display()
-                    )));
-                }
-                let mut key = [0u8; 32];
-                key.copy_from_slice(&bytes);
-                Ok(Signer::new(key))
-            }
-            Err(e) if e.kind() == std::io::ErrorKind::NotFound => {
-                let mut key = [0u8; 32];
-                OsRng.fill_bytes(&mut key);
-                let file = private_files::write_new(path, &key).map_err(io("create"))?;
-                file.sync_all().map_err(io("sync"))?;
-                Ok(Signer::new(key))
-            }
-            Err(e) if e.raw_os_error() == Some(rustix::io::Errno::LOOP.raw_os_error()) => {
-                Err(StoreError::Insecure(format!(
-                    "{} is a symbolic link; the signing key must be a plain file",
-                    path.display()
-                )))
-            }
-            Err(e) => Err(io("read")(e)),
-        }
-    }
-
     /// The hex HMAC of the claims.
     pub fn sign(&self, claims: &LinkClaims) -> String {
         hex::encode(self.mac(claims))
@@ -182,24 +125,6 @@ impl Signer {
 #[cfg(test)]
 mod tests {
     use super::*;
-
-    #[test]
-    fn a_key_others_may_read_is_refused() {
-        use std::os::unix::fs::PermissionsExt;
-        let dir = tempfile::tempdir().expect("dir");
-        let path = dir.path().join("signing.key");
-        Signer::load_or_create(&path).expect("created");
-        let mode = std::fs::metadata(&path).expect("meta").permissions().mode() & 0o777;
-        assert_eq!(mode, 0o600);
-        Signer::load_or_create(&path).expect("loads again");
-        std::fs::set_permissions(&path, std::fs::Permissions::from_mode(0o644)).expect("chmod");
-        let refused = Signer::load_or_create(&path).err().expect("refused");
-        assert!(refused.to_string().contains("chmod 600"), "{refused}");
-        let link = dir.path().join("linked.key");
-        std::os::unix::fs::symlink(&path, &link).expect("link");
-        let refused = Signer::load_or_create(&link).err().expect("refused");
-        assert!(refused.to_string().contains("symbolic link"), "{refused}");
-    }
 
     fn claims() -> LinkClaims {
         LinkClaims {

@@ -37,7 +37,7 @@ async fn main() -> Result<(), Error> {
     } else {
         let dir = std::env::var("KRKN_TELEMETRY_DATA_DIR")
             .unwrap_or_else(|_| "/tmp/krkn-telemetry".to_owned());
-        Backend::local(Arc::new(LocalStore::open(std::path::Path::new(&dir))?))
+        Backend::local(LocalStore::open(std::path::Path::new(&dir))?)
     };
     let password = std::env::var("KRKN_TELEMETRY_ADMIN_PASSWORD").ok();
     krkn_telemetry_api::auth::ensure_admin(backend.users.as_ref(), password.as_deref(), false)

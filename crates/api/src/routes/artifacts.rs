@@ -15,20 +15,15 @@ use axum::body::Body;
 use axum::extract::{Path, Query, State};
 use axum::http::{HeaderMap, HeaderValue, StatusCode, header};
 use axum::response::{IntoResponse, Response};
-use futures_util::StreamExt;
+use futures_util::{StreamExt, TryStreamExt};
 use krkn_telemetry_model::keys::validate_segment;
 use krkn_telemetry_model::{ArtifactKind, ArtifactName, RunKey};
-use sha2::{Digest, Sha256};
-use tokio::io::AsyncWriteExt;
 
 use super::{AppState, Authenticated, required_param};
 use crate::error::ApiError;
 use crate::signing::{LinkClaims, LinkKind};
-use crate::store::{LocalStore, ObjectInfo, PutOutcome, StoreError, UploadRequest};
-
-fn now() -> i64 {
-    chrono::Utc::now().timestamp()
-}
+use crate::store::served::BoxError;
+use crate::store::{ObjectInfo, ServedLinks, UploadError, UploadRequest};
 
 /// The base URL of the links this server serves itself (the embedded store's): the
 /// configured public URL, or the request's own `Host` when that host is allowed (listed in
@@ -36,7 +31,7 @@ fn now() -> i64 {
 /// Gateway sets it). A forged `Host` must not turn links into links to somewhere else. With
 /// S3 the links are S3's and this is empty.
 pub(crate) fn base_url(state: &AppState, headers: &HeaderMap) -> Result<String, ApiError> {
-    if state.backend.local.is_none() {
+    if state.backend.served.is_none() {
         return Ok(String::new());
     }
     if let Some(url) = &state.config.public_url {
@@ -167,23 +162,14 @@ pub async fn presigned_url(
     Ok(url.into_response())
 }
 
-/// The embedded store, or 404: with S3, links point at S3 and these routes do not exist.
-fn embedded(state: &AppState) -> Result<Arc<LocalStore>, ApiError> {
-    state.backend.local.clone().ok_or_else(|| {
+/// The links this server serves, or 404: with S3, links point at S3 and these routes do not
+/// exist.
+fn served(state: &AppState) -> Result<Arc<dyn ServedLinks>, ApiError> {
+    state.backend.served.clone().ok_or_else(|| {
         ApiError::NotFound(
             "this deployment stores files in S3; use the link /presigned-url gave".to_owned(),
         )
     })
-}
-
-async fn on_local<T: Send + 'static>(
-    local: Arc<LocalStore>,
-    work: impl FnOnce(&LocalStore) -> Result<T, StoreError> + Send + 'static,
-) -> Result<T, ApiError> {
-    tokio::task::spawn_blocking(move || work(&local))
-        .await
-        .map_err(|e| ApiError::Store(StoreError::Task(e.to_string())))?
-        .map_err(ApiError::from)
 }
 
 /// `PUT /upload/<group>/<run>/<file>?expires=..&sig=..`: stores the raw body, streamed to a
@@ -235,10 +221,8 @@ pub async fn upload(
             .map_err(|_| ApiError::BadRequest("len must be a number".to_owned()))?,
         sha256: query.get("sha256").cloned(),
     };
-    let local = embedded(&state)?;
-    local
-        .signer()
-        .verify(&claims, required_param(&query, "sig")?, now())?;
+    let served = served(&state)?;
+    served.verify(&claims, required_param(&query, "sig")?)?;
 
     let declared = headers
         .get(header::CONTENT_LENGTH)
@@ -256,156 +240,19 @@ pub async fn upload(
         .unwrap_or(state.config.max_upload_bytes)
         .min(state.config.max_upload_bytes);
     if declared.is_some_and(|d| d > limit) {
-        return Err(ApiError::TooLarge(format!(
-            "the body is over the limit of {limit} bytes"
-        )));
+        return Err(UploadError::TooLarge(limit).into());
     }
-
-    let stored = |digest: &str, size: u64| {
-        tracing::info!(%key, bytes = size, "upload stored");
-        let mut response = StatusCode::OK.into_response();
-        if let Ok(etag) = HeaderValue::from_str(&format!("\"{digest}\"")) {
-            response.headers_mut().insert(header::ETAG, etag);
-        }
-        response
-    };
-
-    // Already stored (a retry whose answer was lost, a replayed link): decided without
-    // writing anything, and without reading the stored object when its checksum is known.
-    let existing = {
-        let key = key.clone();
-        on_local(Arc::clone(&local), move |store| store.stat(&key)).await?
-    };
-    if let Some(existing) = existing {
-        if let (Some(want), Some(known)) = (&claims.sha256, &existing.sha256) {
-            let same = want == known && claims.length.is_none_or(|l| l == existing.size);
-            return if same {
-                Ok(stored(known, existing.size))
-            } else {
-                Err(ApiError::AlreadyExists(key))
-            };
-        }
-        let (size, digest) = receive(body, None, limit).await?;
-        check_claims(&claims, size, &digest)?;
-        let known = {
-            let key = key.clone();
-            on_local(Arc::clone(&local), move |store| store.checksum_of(&key)).await?
-        };
-        return match known {
-            Some((known_size, known)) if known_size == size && known == digest => {
-                Ok(stored(&digest, size))
-            }
-            _ => Err(ApiError::AlreadyExists(key)),
-        };
+    let body = body
+        .into_data_stream()
+        .map_err(|e| -> BoxError { Box::new(e) })
+        .boxed();
+    let stored = served.receive_upload(&claims, body, limit).await?;
+    tracing::info!(%key, bytes = stored.size, "upload stored");
+    let mut response = StatusCode::OK.into_response();
+    if let Ok(etag) = HeaderValue::from_str(&format!("\"{}\"", stored.sha256)) {
+        response.headers_mut().insert(header::ETAG, etag);
     }
-
-    let opened = {
-        let key = key.clone();
-        on_local(Arc::clone(&local), move |store| {
-            store.open_upload_temp(&key)
-        })
-        .await?
-    };
-    let Some((temp, file)) = opened else {
-        return Err(ApiError::Busy(format!(
-            "an upload of {key} is in progress; try again once it has ended"
-        )));
-    };
-    // Holds the temporary file's lock until it is linked or removed.
-    let lock = file.try_clone().map_err(|source| {
-        ApiError::Store(StoreError::Io {
-            action: "open",
-            path: temp.display().to_string(),
-            source,
-        })
-    })?;
-    let written = match receive(body, Some(tokio::fs::File::from_std(file)), limit).await {
-        Ok((size, digest)) => check_claims(&claims, size, &digest).map(|()| (size, digest)),
-        Err(error) => Err(error),
-    };
-    let (size, digest) = match written {
-        Ok(done) => done,
-        Err(error) => {
-            let _ = tokio::fs::remove_file(&temp).await;
-            return Err(error);
-        }
-    };
-    let same = {
-        let key = key.clone();
-        let digest = digest.clone();
-        on_local(Arc::clone(&local), move |store| {
-            let _lock = lock;
-            match store.commit_if_absent(&key, &temp)? {
-                PutOutcome::Created => {
-                    store.record_checksum(&key, size, &digest)?;
-                    Ok(true)
-                }
-                // Stored by another upload meanwhile: same bytes, same answer.
-                PutOutcome::AlreadyExists => Ok(store
-                    .checksum_of(&key)?
-                    .is_some_and(|(known_size, known)| known_size == size && known == digest)),
-            }
-        })
-        .await?
-    };
-    if same {
-        Ok(stored(&digest, size))
-    } else {
-        Err(ApiError::AlreadyExists(key))
-    }
-}
-
-/// A body that is not what the link was signed for (400).
-fn check_claims(claims: &LinkClaims, size: u64, digest: &str) -> Result<(), ApiError> {
-    if let Some(signed) = claims.length.filter(|l| *l != size) {
-        return Err(ApiError::BadRequest(format!(
-            "received {size} bytes, the link is for {signed}"
-        )));
-    }
-    if let Some(signed) = claims.sha256.as_deref().filter(|s| *s != digest) {
-        return Err(ApiError::BadRequest(format!(
-            "the body's SHA-256 is {digest}, the link is for {signed}"
-        )));
-    }
-    Ok(())
-}
-
-/// Streams `body` into `file` (or only hashes it, without a file), refusing more than
-/// `limit` bytes; returns size and SHA-256.
-async fn receive(
-    body: Body,
-    mut file: Option<tokio::fs::File>,
-    limit: u64,
-) -> Result<(u64, String), ApiError> {
-    let store_error = |action: &'static str| {
-        move |source| {
-            ApiError::Store(StoreError::Io {
-                action,
-                path: "an upload's temporary file".to_owned(),
-                source,
-            })
-        }
-    };
-    let mut hasher = Sha256::new();
-    let mut size = 0u64;
-    let mut stream = body.into_data_stream();
-    while let Some(chunk) = stream.next().await {
-        let chunk = chunk.map_err(|e| ApiError::body(e, usize::MAX))?;
-        size += chunk.len() as u64;
-        if size > limit {
-            return Err(ApiError::TooLarge(format!(
-                "the body is over the limit of {limit} bytes"
-            )));
-        }
-        hasher.update(&chunk);
-        if let Some(file) = file.as_mut() {
-            file.write_all(&chunk).await.map_err(store_error("write"))?;
-        }
-    }
-    if let Some(file) = file.as_mut() {
-        file.sync_all().await.map_err(store_error("sync"))?;
-    }
-    Ok((size, hex::encode(hasher.finalize())))
+    Ok(response)
 }
 
 /// The largest object whose unknown checksum `GET …/files/F` computes by reading it.
@@ -563,15 +410,9 @@ pub async fn download(
         length: None,
         sha256: None,
     };
-    let local = embedded(&state)?;
-    local
-        .signer()
-        .verify(&claims, required_param(&query, "sig")?, now())?;
-    let opened = {
-        let key = path.clone();
-        on_local(local, move |store| store.open_object(&key)).await?
-    };
-    let Some((file, size)) = opened else {
+    let served = served(&state)?;
+    served.verify(&claims, required_param(&query, "sig")?)?;
+    let Some(download) = served.open_download(&path).await? else {
         return Err(ApiError::NotFound(path));
     };
     let name = path.rsplit('/').next().unwrap_or("download");
@@ -580,17 +421,16 @@ pub async fn download(
     } else {
         "application/octet-stream"
     };
-    let stream = tokio_util::io::ReaderStream::new(tokio::fs::File::from_std(file));
     Ok((
         [
             (header::CONTENT_TYPE, content_type.to_owned()),
-            (header::CONTENT_LENGTH, size.to_string()),
+            (header::CONTENT_LENGTH, download.size.to_string()),
             (
                 header::CONTENT_DISPOSITION,
                 format!("attachment; filename=\"{name}\""),
             ),
         ],
-        Body::from_stream(stream),
+        Body::from_stream(download.stream),
     )
         .into_response())
 }

@@ -15,7 +15,7 @@ use krkn_telemetry_model::keys::validate_segment;
 use super::{AppState, FolderPage, console, read_folder};
 use crate::error::ApiError;
 use crate::server::ClientAddr;
-use crate::store::ListEntry;
+use crate::store::{EntryKind, ListEntry};
 
 const PAGE: usize = 1000;
 
@@ -198,7 +198,7 @@ async fn page(
         html.push_str("<table><thead><tr><th scope=\"col\">name</th><th scope=\"col\">size</th><th scope=\"col\">modified</th></tr></thead><tbody>");
         for entry in &entries {
             let name = escape(&entry.path);
-            let link = if entry.kind == "folder" {
+            let link = if entry.kind == EntryKind::Folder {
                 format!("{}/", entry.path)
             } else {
                 download_link(&state, &prefix, entry, depth).await?
@@ -208,8 +208,12 @@ async fn page(
                 "<tr><td><a href=\"{}\">{}{}</a></td><td class=\"n\">{}</td><td>{}</td></tr>",
                 escape(&link),
                 name,
-                if entry.kind == "folder" { "/" } else { "" },
-                if entry.kind == "folder" {
+                if entry.kind == EntryKind::Folder {
+                    "/"
+                } else {
+                    ""
+                },
+                if entry.kind == EntryKind::Folder {
                     String::new()
                 } else {
                     entry.size.to_string()

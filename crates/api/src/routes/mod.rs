@@ -216,12 +216,7 @@ pub(crate) async fn read_folder(
                     .list(&format!("{name}/"), None, 1)
                     .await?;
                 if !inside.is_empty() {
-                    found.push(ListEntry {
-                        path: name.clone(),
-                        kind: "folder",
-                        size: 0,
-                        modified: String::new(),
-                    });
+                    found.push(ListEntry::folder(name.clone()));
                 }
             }
             found
@@ -252,11 +247,4 @@ pub(crate) fn required_param<'q>(
         Some(value) if !value.is_empty() => Ok(value),
         _ => Err(ApiError::MissingParameter(name)),
     }
-}
-
-/// RFC 3339 UTC with seconds.
-pub fn rfc3339(unix_seconds: i64) -> String {
-    chrono::DateTime::from_timestamp(unix_seconds, 0)
-        .unwrap_or_default()
-        .to_rfc3339_opts(chrono::SecondsFormat::Secs, true)
 }

@@ -20,9 +20,10 @@ use krkn_telemetry_model::keys::{ArtifactKind, RunKey, validate_segment};
 use serde::Serialize;
 
 use super::artifacts::base_url;
-use super::{AppState, Authenticated, rfc3339};
+use super::{AppState, Authenticated};
 use crate::error::ApiError;
-use crate::store::{RunPosition, RunQuery, RunSummary};
+use crate::store::{EntryKind, RunPosition, RunQuery, RunSummary};
+use crate::time::rfc3339;
 
 /// Runs per page unless `limit` says otherwise.
 pub const DEFAULT_PAGE: usize = 50;
@@ -68,15 +69,60 @@ pub struct RunFilters {
     cursor: Option<String>,
 }
 
-/// A run as `GET /api/v1/runs` lists it: its index entry and where to look further.
+/// A run as `GET /api/v1/runs` lists it: what its index entry says and where to look
+/// further. The wire form of [`RunSummary`], so that the index can change without changing
+/// the API.
 #[derive(Debug, Serialize, utoipa::ToSchema)]
 pub struct ListedRun {
-    #[serde(flatten)]
-    run: RunSummary,
+    /// Group of the run.
+    group: String,
+    /// Request id of the run.
+    request_id: String,
+    /// krkn's run uuid.
+    run_uuid: String,
+    /// The run tag krkn appended to the request id (empty when none).
+    run_tag: String,
+    /// When it was filed, RFC 3339.
+    filed_at: String,
+    /// Cluster version.
+    cluster_version: String,
+    /// Cluster major version (`4.18`).
+    major_version: String,
+    /// Cloud platform.
+    cloud_infrastructure: String,
+    /// Overall outcome, when the document said.
+    job_status: Option<bool>,
+    /// Number of scenarios.
+    scenario_count: u64,
+    /// Distinct scenario types, sorted.
+    scenario_types: Vec<String>,
+    /// Size of the stored document.
+    document_bytes: u64,
     /// This run's page in the API.
     url: String,
     /// Its folder in the file browser (the URL krkn prints).
     files_url: String,
+}
+
+impl From<RunSummary> for ListedRun {
+    fn from(run: RunSummary) -> Self {
+        ListedRun {
+            url: format!("/api/v1/runs/{}/{}", run.group, run.request_id),
+            files_url: format!("/files/{}/{}/", run.group, run.request_id),
+            group: run.group,
+            request_id: run.request_id,
+            run_uuid: run.run_uuid,
+            run_tag: run.run_tag,
+            filed_at: run.filed_at,
+            cluster_version: run.cluster_version,
+            major_version: run.major_version,
+            cloud_infrastructure: run.cloud_infrastructure,
+            job_status: run.job_status,
+            scenario_count: run.scenario_count,
+            scenario_types: run.scenario_types,
+            document_bytes: run.document_bytes,
+        }
+    }
 }
 
 /// One page of `GET /api/v1/runs`.
@@ -116,15 +162,7 @@ pub async fn list_runs(
         query.allowed_groups = user.groups.clone();
     }
     let page = state.backend.index.query_runs(&query).await?;
-    let runs = page
-        .runs
-        .into_iter()
-        .map(|run| ListedRun {
-            url: format!("/api/v1/runs/{}/{}", run.group, run.request_id),
-            files_url: format!("/files/{}/{}/", run.group, run.request_id),
-            run,
-        })
-        .collect();
+    let runs = page.runs.into_iter().map(ListedRun::from).collect();
     Ok(Json(RunList {
         runs,
         next_cursor: page.next.as_ref().map(encode_cursor),
@@ -232,7 +270,7 @@ pub async fn get_run(
     let base = format!("{}/", base_url(&state, &headers)?);
     let mut files = Vec::new();
     let mut manifest = None;
-    for entry in entries.into_iter().filter(|e| e.kind == "file") {
+    for entry in entries.into_iter().filter(|e| e.kind == EntryKind::File) {
         let object_key = format!("{}{}", key.prefix(), entry.path);
         let kind = ArtifactKind::of(&entry.path);
         if kind == ArtifactKind::PrometheusManifest {

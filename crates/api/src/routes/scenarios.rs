@@ -155,14 +155,6 @@ fn run_hash(run: &RunSummary) -> u64 {
     hasher.finish()
 }
 
-fn position(run: &RunSummary) -> RunPosition {
-    RunPosition {
-        filed_at: run.filed_at.clone(),
-        group: run.group.clone(),
-        request_id: run.request_id.clone(),
-    }
-}
-
 /// The first pass: the column set, the runs, and where the byte budget ends the export.
 async fn survey(state: &AppState, query: &RunQuery, budget: Option<u64>) -> Result<Plan, ApiError> {
     let mut source = RowSource::new(state, query.clone());
@@ -185,7 +177,7 @@ async fn survey(state: &AppState, query: &RunQuery, budget: Option<u64>) -> Resu
         }
         if budget.is_some_and(|b| bytes >= b) {
             if source.next().await?.is_some() {
-                let end = position(&run.summary);
+                let end = RunPosition::of(&run.summary);
                 plan.next_cursor = Some(encode_cursor(&end));
                 plan.end = Some(end);
             }
@@ -255,7 +247,7 @@ async fn produce(
         if plan
             .as_ref()
             .and_then(|p| p.end.as_ref())
-            .is_some_and(|end| *end == position(summary))
+            .is_some_and(|end| *end == RunPosition::of(summary))
         {
             break;
         }

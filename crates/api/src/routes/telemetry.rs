@@ -71,7 +71,7 @@ pub async fn post_telemetry(
     }
     let body = axum::body::to_bytes(request.into_body(), limit)
         .await
-        .map_err(|e| ApiError::body(e, limit))?;
+        .map_err(|e| ApiError::body(&e, limit))?;
 
     // Parsing, decoding parameters and rendering are CPU work: off the async threads.
     let max_document = state.config.max_document_bytes;
@@ -193,7 +193,7 @@ pub(crate) fn run_record(key: &RunKey, document: &ChaosRunTelemetry, stored: &[u
         request_id: key.request_id().to_owned(),
         run_tag: run_tag_of(key.request_id(), &run_uuid),
         run_uuid,
-        filed_at: chrono::Utc::now().to_rfc3339_opts(chrono::SecondsFormat::Secs, true),
+        filed_at: crate::time::now_rfc3339(),
         major_version,
         cluster_version,
         cloud_infrastructure: text(&document.cloud_infrastructure),

@@ -425,25 +425,19 @@ impl ObjectStore for AwsStore {
                     .and_then(|p| p.strip_prefix(prefix))
                     .map(|p| p.trim_end_matches('/'))
                 {
-                    entries.push(ListEntry {
-                        path: name.to_owned(),
-                        kind: "folder",
-                        size: 0,
-                        modified: String::new(),
-                    });
+                    entries.push(ListEntry::folder(name.to_owned()));
                 }
             }
             for object in page.contents() {
                 if let Some(name) = object.key().and_then(|k| k.strip_prefix(prefix)) {
-                    entries.push(ListEntry {
-                        path: name.to_owned(),
-                        kind: "file",
-                        size: object.size().unwrap_or(0).max(0) as u64,
-                        modified: object
+                    entries.push(ListEntry::file(
+                        name.to_owned(),
+                        object.size().unwrap_or(0).max(0) as u64,
+                        object
                             .last_modified()
-                            .map(|t| crate::routes::rfc3339(t.secs()))
+                            .map(|t| crate::time::rfc3339(t.secs()))
                             .unwrap_or_default(),
-                    });
+                    ));
                 }
             }
             token = page.next_continuation_token().map(str::to_owned);
@@ -829,16 +823,8 @@ impl RunIndex for AwsStore {
             for item in page.items() {
                 runs.push(run_summary(item));
                 if runs.len() == query.limit {
-                    let last = &runs[runs.len() - 1];
-                    let next = RunPosition {
-                        filed_at: last.filed_at.clone(),
-                        group: last.group.clone(),
-                        request_id: last.request_id.clone(),
-                    };
-                    return Ok(RunPage {
-                        runs,
-                        next: Some(next),
-                    });
+                    let next = runs.last().map(RunPosition::of);
+                    return Ok(RunPage { runs, next });
                 }
             }
             match page.last_evaluated_key {

@@ -11,7 +11,7 @@ use krkn_telemetry_api::auth::new_user;
 use std::sync::atomic::{AtomicUsize, Ordering};
 
 use krkn_telemetry_api::store::aws::AwsSettings;
-use krkn_telemetry_api::store::{AwsStore, Backend, LocalStore};
+use krkn_telemetry_api::store::{AwsStore, Backend, EntryKind, LocalStore};
 use krkn_telemetry_api::{ApiConfig, AppState, router};
 use tower::ServiceExt;
 
@@ -43,13 +43,20 @@ pub fn spawn_app() -> TestApp {
 
 pub fn spawn_app_with(config: ApiConfig) -> TestApp {
     let dir = tempfile::tempdir().expect("temp dir");
-    let store = Arc::new(LocalStore::open(dir.path()).expect("store opens"));
-    for (name, role, groups) in USERS {
-        store
-            .write_user(&new_user(name, role, groups, &password(name)).expect("user"))
-            .expect("saved");
-    }
-    let backend = Backend::local(store);
+    let backend = Backend::local(LocalStore::open(dir.path()).expect("store opens"));
+    // Callers may be inside a runtime or not: the users are saved on a thread of their own.
+    let users = Arc::clone(&backend.users);
+    std::thread::spawn(move || {
+        let runtime = tokio::runtime::Builder::new_current_thread()
+            .build()
+            .expect("runtime");
+        for (name, role, groups) in USERS {
+            let user = new_user(name, role, groups, &password(name)).expect("user");
+            runtime.block_on(users.put_user(&user)).expect("saved");
+        }
+    })
+    .join()
+    .expect("users saved");
     TestApp {
         router: router(AppState::new(backend.clone(), config)),
         backend,
@@ -204,7 +211,7 @@ impl TestApp {
         while let Some(prefix) = folders.pop() {
             for entry in objects.list(&prefix, None, usize::MAX).await.expect("list") {
                 let key = format!("{prefix}{}", entry.path);
-                if entry.kind == "folder" {
+                if entry.kind == EntryKind::Folder {
                     folders.push(format!("{key}/"));
                 } else {
                     let bytes = objects

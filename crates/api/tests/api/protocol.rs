@@ -139,7 +139,9 @@ async fn upload_links_refuse_telemetry_traversal_and_replacing_files() {
 #[tokio::test]
 async fn a_link_writes_only_its_key_its_length_and_only_while_valid() {
     let (base, app) = spawn_server(Kind::Local, ApiConfig::default()).await;
-    let signer = Signer::load_or_create(&app.dir.path().join("signing.key")).expect("key");
+    // The store's key, read as the store keeps it (32 raw bytes), to sign links by hand.
+    let key_bytes = std::fs::read(app.dir.path().join("signing.key")).expect("key");
+    let signer = Signer::new(key_bytes.try_into().expect("32 bytes"));
     let key = format!("{GROUP}/{RUN_ID}/prometheus-00.tar");
     let now = chrono_now();
     let link = |claims: &LinkClaims, path_key: &str| {

@@ -1,7 +1,5 @@
 //! First-start admin, and users as the CLI manages them.
 
-use std::sync::Arc;
-
 use axum::http::StatusCode;
 use krkn_telemetry_api::auth::{AdminBootstrap, ensure_admin, new_user};
 use krkn_telemetry_api::store::{Backend, LocalStore};
@@ -12,7 +10,7 @@ use crate::helpers::*;
 #[tokio::test]
 async fn first_start_creates_an_admin_that_can_log_in() {
     let dir = tempfile::tempdir().expect("dir");
-    let backend = Backend::local(Arc::new(LocalStore::open(dir.path()).expect("store")));
+    let backend = Backend::local(LocalStore::open(dir.path()).expect("store"));
     // An empty KRKN_TELEMETRY_ADMIN_PASSWORD counts as unset.
     let AdminBootstrap::Generated(password) = ensure_admin(backend.users.as_ref(), Some(""), true)
         .await

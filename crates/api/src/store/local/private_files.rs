@@ -15,7 +15,7 @@ use argon2::password_hash::rand_core::{OsRng, RngCore};
 
 /// Creates `path`, which must not exist (not even as a dangling link), for writing by this
 /// user only.
-pub(crate) fn create_new(path: &Path) -> std::io::Result<File> {
+pub(super) fn create_new(path: &Path) -> std::io::Result<File> {
     OpenOptions::new()
         .write(true)
         .create_new(true)
@@ -26,7 +26,7 @@ pub(crate) fn create_new(path: &Path) -> std::io::Result<File> {
 
 /// Opens `path` for writing, creating it (for this user only) when missing, refusing a
 /// symbolic link in its place; never truncates (the caller does, once it holds the lock).
-pub(crate) fn open_or_create(path: &Path) -> std::io::Result<File> {
+pub(super) fn open_or_create(path: &Path) -> std::io::Result<File> {
     OpenOptions::new()
         .read(true)
         .write(true)
@@ -38,7 +38,7 @@ pub(crate) fn open_or_create(path: &Path) -> std::io::Result<File> {
 }
 
 /// Opens an existing file for reading, refusing a symbolic link in its place.
-pub(crate) fn open_no_follow(path: &Path) -> std::io::Result<File> {
+pub(super) fn open_no_follow(path: &Path) -> std::io::Result<File> {
     OpenOptions::new()
         .read(true)
         .custom_flags(rustix::fs::OFlags::NOFOLLOW.bits() as i32)
@@ -46,7 +46,7 @@ pub(crate) fn open_no_follow(path: &Path) -> std::io::Result<File> {
 }
 
 /// Writes `bytes` to a new file at `path` (see [`create_new`]).
-pub(crate) fn write_new(path: &Path, bytes: &[u8]) -> std::io::Result<File> {
+pub(super) fn write_new(path: &Path, bytes: &[u8]) -> std::io::Result<File> {
     let mut file = create_new(path)?;
     file.write_all(bytes)?;
     Ok(file)
@@ -54,7 +54,7 @@ pub(crate) fn write_new(path: &Path, bytes: &[u8]) -> std::io::Result<File> {
 
 /// A temporary file name nobody can guess or plant beforehand: `prefix`, 128 random bits,
 /// `.part` (`.` as prefix hides it from listings).
-pub(crate) fn temp_name(prefix: &str) -> String {
+pub(super) fn temp_name(prefix: &str) -> String {
     let mut random = [0u8; 16];
     OsRng.fill_bytes(&mut random);
     format!("{prefix}{}.part", hex::encode(random))
@@ -62,7 +62,7 @@ pub(crate) fn temp_name(prefix: &str) -> String {
 
 /// Takes group and other permissions off `path` if it exists and has any; returns the mode
 /// it had then (for the log).
-pub(crate) fn make_private(path: &Path) -> std::io::Result<Option<u32>> {
+pub(super) fn make_private(path: &Path) -> std::io::Result<Option<u32>> {
     match fs::symlink_metadata(path) {
         Ok(meta) if meta.is_file() => {
             let mode = meta.permissions().mode() & 0o777;
@@ -80,7 +80,7 @@ pub(crate) fn make_private(path: &Path) -> std::io::Result<Option<u32>> {
 
 /// Removes `dir` and then its parents up to (not including) `root`, as long as they are
 /// empty: what a failed write created is not left behind.
-pub(crate) fn remove_empty_folders(dir: &Path, root: &Path) {
+pub(super) fn remove_empty_folders(dir: &Path, root: &Path) {
     let mut current = Some(dir);
     while let Some(folder) = current {
         if folder == root || !folder.starts_with(root) || fs::remove_dir(folder).is_err() {
@@ -93,7 +93,7 @@ pub(crate) fn remove_empty_folders(dir: &Path, root: &Path) {
 /// Removes the hidden `.…part` files at most two folder levels below `objects` (inside run
 /// folders) that nobody wrote to for `stale`: a document's temporary file that a crash left
 /// behind. Returns how many went.
-pub(crate) fn sweep_hidden_leftovers(objects: &Path, stale: Duration) -> usize {
+pub(super) fn sweep_hidden_leftovers(objects: &Path, stale: Duration) -> usize {
     let now = SystemTime::now();
     let mut removed = 0;
     let Ok(groups) = fs::read_dir(objects) else {

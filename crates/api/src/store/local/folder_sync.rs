@@ -14,13 +14,13 @@ use std::sync::{Arc, Condvar, Mutex, MutexGuard, PoisonError};
 
 /// The folders being synced, each with its queue of callers.
 #[derive(Default)]
-pub(crate) struct FolderSyncs {
+pub(super) struct FolderSyncs {
     folders: Mutex<HashMap<PathBuf, Arc<FolderSync>>>,
 }
 
 impl FolderSyncs {
     /// Makes every entry added to `folder` before this call durable.
-    pub(crate) fn sync(&self, folder: &Path) -> io::Result<()> {
+    pub(super) fn sync(&self, folder: &Path) -> io::Result<()> {
         let shared = Arc::clone(
             lock(&self.folders)
                 .entry(folder.to_owned())

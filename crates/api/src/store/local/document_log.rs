@@ -29,17 +29,17 @@ use std::time::Duration;
 
 use rusqlite::{Connection, params};
 
-use super::StoreError;
-use super::local::{io, plain_key_path};
+use super::paths::{io, plain_key_path};
 use super::private_files;
+use crate::store::StoreError;
 
 /// The table, created with the rest of the index.
-pub(crate) const SCHEMA: &str = "CREATE TABLE IF NOT EXISTS pending_documents (
+pub(super) const SCHEMA: &str = "CREATE TABLE IF NOT EXISTS pending_documents (
     seq INTEGER PRIMARY KEY AUTOINCREMENT, key TEXT NOT NULL UNIQUE, bytes BLOB NOT NULL);";
 
 /// Brings a log made by an older version (numbers that could be reused, several rows per
 /// key) to [`SCHEMA`], keeping the first row of each key.
-pub(crate) fn migrate(db: &Connection) -> Result<(), StoreError> {
+pub(super) fn migrate(db: &Connection) -> Result<(), StoreError> {
     let sql: String = db.query_row(
         "SELECT sql FROM sqlite_master WHERE type = 'table' AND name = 'pending_documents'",
         [],
@@ -64,13 +64,13 @@ pub(crate) fn migrate(db: &Connection) -> Result<(), StoreError> {
 
 /// True when the error is the log refusing a second row for a key: another write of the
 /// same document is under way.
-pub(crate) fn is_duplicate(error: &StoreError) -> bool {
+pub(super) fn is_duplicate(error: &StoreError) -> bool {
     matches!(error, StoreError::Index(rusqlite::Error::SqliteFailure(failure, _))
         if failure.code == rusqlite::ErrorCode::ConstraintViolation)
 }
 
 /// Forgets the row of `key` (its write lost the race for the name, or failed).
-pub(crate) fn forget(db: &Mutex<Connection>, key: &str) -> Result<(), StoreError> {
+pub(super) fn forget(db: &Mutex<Connection>, key: &str) -> Result<(), StoreError> {
     db.lock()
         .unwrap_or_else(PoisonError::into_inner)
         .prepare_cached("DELETE FROM pending_documents WHERE key = ?1")?
@@ -79,7 +79,7 @@ pub(crate) fn forget(db: &Mutex<Connection>, key: &str) -> Result<(), StoreError
 }
 
 /// The logged bytes of `key`, if any: a document between its log commit and its link.
-pub(crate) fn logged(db: &Connection, key: &str) -> Result<Option<Vec<u8>>, StoreError> {
+pub(super) fn logged(db: &Connection, key: &str) -> Result<Option<Vec<u8>>, StoreError> {
     use rusqlite::OptionalExtension;
     Ok(db
         .prepare_cached("SELECT bytes FROM pending_documents WHERE key = ?1")?
@@ -104,7 +104,7 @@ const SYNC_DELAY: Duration = Duration::from_secs(30);
 const IDLE_RECHECK: Duration = Duration::from_secs(30);
 
 /// Logs a document's bytes inside the caller's transaction.
-pub(crate) fn insert(
+pub(super) fn insert(
     tx: &rusqlite::Transaction<'_>,
     key: &str,
     bytes: &[u8],
@@ -117,7 +117,7 @@ pub(crate) fn insert(
 /// Rewrites every logged document whose file is missing or holds other bytes, syncs, and
 /// forgets the log. Returns how many files were rewritten. Safe while a server runs on the
 /// same directory: a live document's file already holds its bytes and is left alone.
-pub(crate) fn recover(db: &Mutex<Connection>, objects: &Path) -> Result<usize, StoreError> {
+pub(super) fn recover(db: &Mutex<Connection>, objects: &Path) -> Result<usize, StoreError> {
     let logged: Vec<(i64, String, Vec<u8>)> = {
         let db = db.lock().unwrap_or_else(PoisonError::into_inner);
         let mut select =
@@ -203,14 +203,14 @@ fn sync_documents<'k>(
 /// The background thread that syncs logged documents and forgets them. It starts with the
 /// first logged document and ends when the store is dropped.
 #[derive(Default)]
-pub(crate) struct Syncer {
+pub(super) struct Syncer {
     wake: Mutex<Option<SyncSender<()>>>,
 }
 
 impl Syncer {
     /// Tells the syncer a document was logged, starting it if needed. `writer` is the
     /// store's writing connection (the syncer's deletes queue on it like any write).
-    pub(crate) fn nudge(&self, db_path: &Path, objects: &Path, writer: &Arc<Mutex<Connection>>) {
+    pub(super) fn nudge(&self, db_path: &Path, objects: &Path, writer: &Arc<Mutex<Connection>>) {
         let mut wake = self.wake.lock().unwrap_or_else(PoisonError::into_inner);
         if wake.is_none() {
             let (sender, receiver) = mpsc::sync_channel(1);
@@ -263,7 +263,7 @@ fn run(db_path: &Path, objects: &Path, writer: &Mutex<Connection>, wake: &Receiv
 /// One pass: sync the files of everything logged whose name exists, then forget those rows
 /// (only those: a row whose file is not linked yet stays for the next pass), give the freed
 /// pages back to the file system and fold the write-ahead log back into the database.
-pub(crate) fn sync_pending(
+pub(super) fn sync_pending(
     reader: &Connection,
     writer: &Mutex<Connection>,
     objects: &Path,
