@@ -32,6 +32,7 @@ mod malformed;
 mod navigate;
 mod process;
 mod protocol;
+mod run_filters;
 mod runs;
 mod scenarios;
 mod telemetry;
