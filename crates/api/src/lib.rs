@@ -1,14 +1,20 @@
 //! The krkn telemetry ingestion service.
 //!
 //! One axum [`Router`](axum::Router) holds every route ([`routes`]); it runs as a standalone
-//! server (`krkn-telemetry-api serve`) and as an AWS Lambda (`krkn-telemetry-lambda`). Modules:
+//! server (`krkn-telemetry-api serve`) and as an AWS Lambda (`krkn-telemetry-lambda`), both
+//! started by [`startup`]. Modules:
 //! - [`config`]: settings read once from the environment and flags.
-//! - [`auth`]: users, roles, argon2id password hashes, HTTP Basic.
-//! - [`store`]: where documents, files, the run index and users live (embedded or AWS).
+//! - [`startup`]: logging, store choice and the first admin, shared by both binaries.
+//! - [`auth`]: users, roles, argon2id password hashes, HTTP Basic, the bounded password
+//!   checks and the throttle of wrong passwords.
+//! - [`store`]: where documents, files, the run index and users live (embedded or AWS); the
+//!   only module that touches storage.
 //! - [`signing`]: HMAC-signed upload and download links of the embedded store.
-//! - [`routes`]: krkn's protocol (`POST /telemetry`, upload and download links,
-//!   `/navigate`, `/files`) plus `/healthz`.
-//! - [`openapi`]: the OpenAPI document, generated from the handlers' annotations.
+//! - [`routes`]: krkn's protocol (`POST /telemetry`, `/presigned-url`, `/upload`,
+//!   `/download-url`, `/download`, `/navigate`), the file browser (`/files`), the runs API
+//!   (`/api/v1/runs`, one run and its files), the dataset export (`/api/v1/scenarios`), the
+//!   web console (`/console/`), `/healthz`, and the guards every request passes first.
+//! - [`openapi`]: `/openapi.json`, generated from the handlers' annotations.
 //! - [`lambda`]: the router behind API Gateway (stage prefix stripped).
 //! - [`server`]: the standalone server: hyper with timeouts, a connection cap and a clean
 //!   stop on SIGTERM.
@@ -23,6 +29,7 @@ pub mod openapi;
 pub mod routes;
 pub mod server;
 pub mod signing;
+pub mod startup;
 pub mod store;
 pub mod time;
 

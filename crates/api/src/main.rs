@@ -1,20 +1,21 @@
 //! `krkn-telemetry-api`: serve the API (embedded store or S3 + DynamoDB), create the AWS
 //! resources for local setups, and manage users.
 
+use anyhow::Context;
+use clap::{Parser, Subcommand, ValueEnum};
+use krkn_telemetry_api::auth::new_user;
+use krkn_telemetry_api::routes::guards::Readiness;
+use krkn_telemetry_api::server::{ServerLimits, serve, shutdown_signal};
+use krkn_telemetry_api::startup::{
+    LogStyle, OpenedStore, StoreChoice, admin_password_from_env, bootstrap_admin, init_tracing,
+    open_store,
+};
+use krkn_telemetry_api::store::aws::AwsSettings;
+use krkn_telemetry_api::{ApiConfig, AppState, router};
 use std::io::Read;
 use std::net::SocketAddr;
 use std::path::PathBuf;
 use std::process::ExitCode;
-use std::sync::Arc;
-
-use anyhow::Context;
-use clap::{Parser, Subcommand, ValueEnum};
-use krkn_telemetry_api::auth::{AdminBootstrap, ensure_admin, new_user};
-use krkn_telemetry_api::routes::guards::Readiness;
-use krkn_telemetry_api::server::{ServerLimits, serve, shutdown_signal};
-use krkn_telemetry_api::store::aws::AwsSettings;
-use krkn_telemetry_api::store::{AwsStore, Backend, LocalStore};
-use krkn_telemetry_api::{ApiConfig, AppState, router};
 
 // The system allocator, not mimalloc: glibc hands the ~19 MiB argon2 block of a password check
 // back to the OS when it is freed, mimalloc kept it (idle RSS 39 MiB against 16 MiB measured),
@@ -99,12 +100,7 @@ enum UserAction {
 }
 
 fn main() -> ExitCode {
-    tracing_subscriber::fmt()
-        .with_env_filter(
-            tracing_subscriber::EnvFilter::try_from_default_env().unwrap_or_else(|_| "info".into()),
-        )
-        .with_writer(std::io::stderr)
-        .init();
+    init_tracing(LogStyle::Server);
     let cli = match Cli::try_parse() {
         Ok(cli) => cli,
         Err(error) => {
@@ -128,36 +124,22 @@ fn main() -> ExitCode {
     }
 }
 
-async fn open(store: &StoreArgs) -> anyhow::Result<(Backend, Option<Arc<AwsStore>>)> {
-    match store.store {
-        StoreKind::Local => {
-            let opened = LocalStore::open(&store.data_dir).with_context(|| {
-                format!("cannot open the store in {}", store.data_dir.display())
-            })?;
-            Ok((Backend::local(opened), None))
-        }
-        StoreKind::Aws => {
-            let settings = AwsSettings::from_env().map_err(anyhow::Error::msg)?;
-            let aws = Arc::new(AwsStore::connect(&settings).await);
-            Ok((Backend::aws(Arc::clone(&aws)), Some(aws)))
-        }
-    }
+/// Opens the store the flags choose.
+async fn open(store: &StoreArgs) -> anyhow::Result<OpenedStore> {
+    let choice = match store.store {
+        StoreKind::Local => StoreChoice::Local(store.data_dir.clone()),
+        StoreKind::Aws => StoreChoice::Aws(AwsSettings::from_env().map_err(anyhow::Error::msg)?),
+    };
+    Ok(open_store(&choice).await?)
 }
 
 async fn run(cli: Cli) -> anyhow::Result<()> {
     match cli.command {
         Command::Serve { listen, store } => {
-            let (backend, _) = open(&store).await?;
+            let backend = open(&store).await?.backend;
             let config = ApiConfig::from_env()?;
-            let password = std::env::var("KRKN_TELEMETRY_ADMIN_PASSWORD")
-                .ok()
-                .filter(|p| !p.is_empty());
-            if let Some(password) = &password {
-                // Refuse a bad password now; the slow hash itself runs once the server is up.
-                if password.chars().count() < 8 {
-                    anyhow::bail!("KRKN_TELEMETRY_ADMIN_PASSWORD must have at least 8 characters");
-                }
-            }
+            // Refused now when too short; the slow hash itself runs once the server is up.
+            let password = admin_password_from_env()?;
             let limits = ServerLimits::from_env()?;
             let listener = tokio::net::TcpListener::bind(listen)
                 .await
@@ -170,8 +152,10 @@ async fn run(cli: Cli) -> anyhow::Result<()> {
             let (readiness, ready) = Readiness::starting();
             let users = backend.clone();
             tokio::spawn(async move {
-                if let Err(error) = bootstrap_admin(&users, password.as_deref()).await {
-                    tracing::error!("cannot set up the admin user: {error:#}");
+                if let Err(error) =
+                    bootstrap_admin(users.users.as_ref(), password.as_deref(), true).await
+                {
+                    tracing::error!("{error}");
                 }
                 ready.ready();
             });
@@ -185,15 +169,17 @@ async fn run(cli: Cli) -> anyhow::Result<()> {
                     "init creates AWS resources: use --store aws (the local store creates itself)"
                 );
             }
-            let (_, aws) = open(&store).await?;
-            let aws = aws.context("the aws store did not open")?;
+            let aws = open(&store)
+                .await?
+                .aws
+                .context("the aws store did not open")?;
             for line in aws.init().await? {
                 eprintln!("{line}");
             }
             Ok(())
         }
         Command::User { action, store } => {
-            let (backend, _) = open(&store).await?;
+            let backend = open(&store).await?.backend;
             let users = &backend.users;
             match action {
                 UserAction::Add { name, role, groups } => {
@@ -222,23 +208,4 @@ async fn run(cli: Cli) -> anyhow::Result<()> {
             Ok(())
         }
     }
-}
-
-/// On first start, or when `KRKN_TELEMETRY_ADMIN_PASSWORD` is set, makes sure `admin` exists.
-async fn bootstrap_admin(backend: &Backend, password: Option<&str>) -> anyhow::Result<()> {
-    match ensure_admin(backend.users.as_ref(), password, true)
-        .await
-        .map_err(anyhow::Error::msg)?
-    {
-        AdminBootstrap::SetFromEnvironment => {
-            tracing::info!("user admin set from KRKN_TELEMETRY_ADMIN_PASSWORD")
-        }
-        // Printed once, on the terminal only; it is not logged.
-        AdminBootstrap::Generated(password) => eprintln!(
-            "created user admin with password {password} (shown once; change it with \
-             `krkn-telemetry-api user add admin --role admin`)"
-        ),
-        AdminBootstrap::Unchanged => {}
-    }
-    Ok(())
 }

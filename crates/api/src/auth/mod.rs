@@ -3,7 +3,7 @@
 //! Passwords are stored only as argon2id PHC strings and checked by argon2 (constant time).
 //! [`Authenticator`] checks a request's credentials: it remembers recent successes, bounds
 //! how many hashes run at once, and slows down clients that keep sending wrong passwords
-//! ([`throttle`]).
+//! (`throttle`).
 
 mod authenticator;
 mod throttle;

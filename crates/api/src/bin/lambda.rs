@@ -4,10 +4,9 @@
 //! `infra/template.yaml` deploys); without them, `KRKN_TELEMETRY_DATA_DIR` (default
 //! `/tmp/krkn-telemetry`) holds the embedded store, which is what `make watch` uses locally.
 
-use std::sync::Arc;
-
-use krkn_telemetry_api::store::aws::AwsSettings;
-use krkn_telemetry_api::store::{AwsStore, Backend, LocalStore};
+use krkn_telemetry_api::startup::{
+    LogStyle, StoreChoice, admin_password_from_env, bootstrap_admin, init_tracing, open_store,
+};
 use krkn_telemetry_api::{ApiConfig, AppState, lambda, router};
 use lambda_http::{Error, Request, service_fn};
 
@@ -20,28 +19,16 @@ const LAMBDA_EXPORT_MAX_BYTES: u64 = 5 * 1024 * 1024;
 
 #[tokio::main]
 async fn main() -> Result<(), Error> {
-    tracing_subscriber::fmt()
-        .with_env_filter(
-            tracing_subscriber::EnvFilter::try_from_default_env().unwrap_or_else(|_| "info".into()),
-        )
-        .without_time()
-        .with_ansi(false)
-        .init();
+    init_tracing(LogStyle::Lambda);
     let mut config = lambda::behind_api_gateway(ApiConfig::from_env()?);
     if std::env::var_os("KRKN_TELEMETRY_EXPORT_MAX_BYTES").is_none() {
         // API Gateway refuses a response over 6 MB; exports continue by cursor instead.
         config.export_max_bytes = Some(LAMBDA_EXPORT_MAX_BYTES);
     }
-    let backend = if std::env::var_os("BUCKET_NAME").is_some() {
-        Backend::aws(Arc::new(AwsStore::connect(&AwsSettings::from_env()?).await))
-    } else {
-        let dir = std::env::var("KRKN_TELEMETRY_DATA_DIR")
-            .unwrap_or_else(|_| "/tmp/krkn-telemetry".to_owned());
-        Backend::local(LocalStore::open(std::path::Path::new(&dir))?)
-    };
-    let password = std::env::var("KRKN_TELEMETRY_ADMIN_PASSWORD").ok();
-    krkn_telemetry_api::auth::ensure_admin(backend.users.as_ref(), password.as_deref(), false)
-        .await?;
+    let backend = open_store(&StoreChoice::from_lambda_env()?).await?.backend;
+    // Nobody reads a Lambda's terminal: no generated password here.
+    let password = admin_password_from_env()?;
+    bootstrap_admin(backend.users.as_ref(), password.as_deref(), false).await?;
     let app = router(AppState::new(backend, config));
     lambda_http::run(service_fn(move |request: Request| {
         lambda::handle(app.clone(), request)

@@ -18,7 +18,7 @@ use crate::error::ApiError;
 const READY_WAIT: Duration = Duration::from_secs(5);
 
 /// Whether the store and the first admin are ready. Until then requests wait (up to
-/// [`READY_WAIT`]) and then get a 503 with `Retry-After`, never a 401 for a user that is
+/// `READY_WAIT`) and then get a 503 with `Retry-After`, never a 401 for a user that is
 /// about to exist.
 #[derive(Clone)]
 pub struct Readiness(watch::Receiver<bool>);

@@ -13,7 +13,46 @@ use axum::response::{IntoResponse, Response};
 
 use super::{AppState, Authenticated, read_folder};
 use crate::error::ApiError;
-use crate::store::ListEntry;
+use crate::store::{EntryKind, ListEntry};
+
+/// One entry of a folder listing, in the shape krkn's browser expects (the wire form of the
+/// store's [`ListEntry`]).
+#[derive(Debug, serde::Serialize, utoipa::ToSchema)]
+pub struct FolderEntry {
+    /// Name below the listed folder.
+    path: String,
+    /// `file` or `folder`.
+    #[serde(rename = "type")]
+    kind: EntryType,
+    /// Size in bytes (0 for folders).
+    size: u64,
+    /// Last modification, RFC 3339 (empty for folders).
+    modified: String,
+}
+
+/// What a listed name is.
+#[derive(Debug, serde::Serialize, utoipa::ToSchema)]
+#[serde(rename_all = "lowercase")]
+pub enum EntryType {
+    /// A stored file.
+    File,
+    /// A folder (a group, a run).
+    Folder,
+}
+
+impl From<ListEntry> for FolderEntry {
+    fn from(entry: ListEntry) -> Self {
+        FolderEntry {
+            path: entry.path,
+            kind: match entry.kind {
+                EntryKind::File => EntryType::File,
+                EntryKind::Folder => EntryType::Folder,
+            },
+            size: entry.size,
+            modified: entry.modified,
+        }
+    }
+}
 
 const DEFAULT_PAGE: usize = 1000;
 /// The most entries one page may hold.
@@ -29,7 +68,7 @@ pub const MAX_PAGE: usize = 10_000;
         ("start_after" = Option<String>, Query, description = "Continue after this name (the X-Next-Start-After of the previous page)"),
     ),
     responses(
-        (status = 200, description = "One folder level, sorted by name; X-Next-Start-After names the last entry when more follow", body = Vec<ListEntry>, headers(("x-next-start-after" = String, description = "Set when more entries follow"))),
+        (status = 200, description = "One folder level, sorted by name; X-Next-Start-After names the last entry when more follow", body = Vec<FolderEntry>, headers(("x-next-start-after" = String, description = "Set when more entries follow"))),
         (status = 400, description = "A parameter or the body is wrong; the text names it", body = String, content_type = "text/plain"),
         (status = 401, description = "No or wrong credentials (WWW-Authenticate: Basic)", body = String, content_type = "text/plain"),
         (status = 403, description = "The user's role or groups do not allow this", body = String, content_type = "text/plain"),
@@ -56,7 +95,7 @@ pub async fn navigate_root(
         ("start_after" = Option<String>, Query, description = "Continue after this name (the X-Next-Start-After of the previous page)"),
     ),
     responses(
-        (status = 200, description = "One folder level, sorted by name; X-Next-Start-After names the last entry when more follow", body = Vec<ListEntry>, headers(("x-next-start-after" = String, description = "Set when more entries follow"))),
+        (status = 200, description = "One folder level, sorted by name; X-Next-Start-After names the last entry when more follow", body = Vec<FolderEntry>, headers(("x-next-start-after" = String, description = "Set when more entries follow"))),
         (status = 400, description = "A parameter or the body is wrong; the text names it", body = String, content_type = "text/plain"),
         (status = 401, description = "No or wrong credentials (WWW-Authenticate: Basic)", body = String, content_type = "text/plain"),
         (status = 403, description = "The user's role or groups do not allow this", body = String, content_type = "text/plain"),
@@ -85,7 +124,7 @@ pub async fn navigate_group(
         ("start_after" = Option<String>, Query, description = "Continue after this name (the X-Next-Start-After of the previous page)"),
     ),
     responses(
-        (status = 200, description = "One folder level, sorted by name; X-Next-Start-After names the last entry when more follow", body = Vec<ListEntry>, headers(("x-next-start-after" = String, description = "Set when more entries follow"))),
+        (status = 200, description = "One folder level, sorted by name; X-Next-Start-After names the last entry when more follow", body = Vec<FolderEntry>, headers(("x-next-start-after" = String, description = "Set when more entries follow"))),
         (status = 400, description = "A parameter or the body is wrong; the text names it", body = String, content_type = "text/plain"),
         (status = 401, description = "No or wrong credentials (WWW-Authenticate: Basic)", body = String, content_type = "text/plain"),
         (status = 403, description = "The user's role or groups do not allow this", body = String, content_type = "text/plain"),
@@ -121,7 +160,8 @@ async fn list(
         .more
         .then(|| page.entries.last().map(|e| e.path.clone()))
         .flatten();
-    let mut response = Json(page.entries).into_response();
+    let entries: Vec<FolderEntry> = page.entries.into_iter().map(FolderEntry::from).collect();
+    let mut response = Json(entries).into_response();
     if let Some(next) = next.and_then(|n| n.parse().ok()) {
         response.headers_mut().insert("x-next-start-after", next);
     }

@@ -3,8 +3,6 @@
 
 use std::time::Duration;
 
-use serde::Serialize;
-
 /// What an upload link must bind.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct UploadRequest {
@@ -38,13 +36,12 @@ pub enum PutOutcome {
     AlreadyExists,
 }
 
-/// One entry of a folder listing, in the shape krkn's browser expects.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, utoipa::ToSchema)]
+/// One entry of a folder listing (the routes' `FolderEntry` is its wire form).
+#[derive(Debug, Clone, PartialEq, Eq)]
 pub struct ListEntry {
     /// Name below the listed folder.
     pub path: String,
-    /// `file` or `folder`.
-    #[serde(rename = "type")]
+    /// A file or a folder.
     pub kind: EntryKind,
     /// Size in bytes (0 for folders).
     pub size: u64,
@@ -53,8 +50,7 @@ pub struct ListEntry {
 }
 
 /// What a listed name is.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, utoipa::ToSchema)]
-#[serde(rename_all = "lowercase")]
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum EntryKind {
     /// A stored object.
     File,

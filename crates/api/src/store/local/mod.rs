@@ -4,7 +4,7 @@
 //!
 //! [`LocalStore`] implements the store traits directly; each call runs its file and database
 //! work on the blocking thread pool (as `object_store`'s local backend does). The work itself
-//! is on [`Core`], one concern per file:
+//! is on `Core`, one concern per file:
 //! - `paths`: key → path, the only way a key becomes a file name;
 //! - `folders` and `folder_sync`: run folders, links that never replace a name, shared
 //!   folder syncs;
@@ -56,7 +56,7 @@ use crate::signing::{LinkClaims, LinkError, Signer};
 /// removes it: a live one exists for microseconds.
 const STALE_LEFTOVER: Duration = Duration::from_secs(3600);
 
-/// The embedded store rooted at a data directory. Cheap to clone (one shared [`Core`]).
+/// The embedded store rooted at a data directory. Cheap to clone (one shared `Core`).
 #[derive(Clone)]
 pub struct LocalStore {
     core: Arc<Core>,
