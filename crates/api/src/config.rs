@@ -108,6 +108,14 @@ pub fn env_number(name: &str, range: RangeInclusive<u64>) -> anyhow::Result<Opti
 }
 
 impl ApiConfig {
+    /// The console file `name` from `console_dir`, when the service was started with
+    /// `KRKN_TELEMETRY_CONSOLE_DIR` (editing the console without rebuilding; development
+    /// only) and the file reads; `None` otherwise, and the embedded copy is served.
+    pub fn console_override(&self, name: &str) -> Option<String> {
+        let dir = self.console_dir.as_ref()?;
+        std::fs::read_to_string(std::path::Path::new(dir).join(name)).ok()
+    }
+
     /// Reads the settings from the environment, falling back to the defaults.
     pub fn from_env() -> anyhow::Result<Self> {
         let mut config = ApiConfig::default();

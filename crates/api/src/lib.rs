@@ -13,8 +13,8 @@
 //! - [`routes`]: krkn's protocol (`POST /telemetry`, `/presigned-url`, `/upload`,
 //!   `/download-url`, `/download`, `/navigate`), the file browser (`/files`), the runs API
 //!   (`/api/v1/runs`, one run and its files), the dataset export (`/api/v1/scenarios`), the
-//!   web console (`/console/`), `/healthz`, and the guards every request passes first.
-//! - [`openapi`]: `/openapi.json`, generated from the handlers' annotations.
+//!   web console (`/console/`), `/healthz`, `/openapi.json` (generated from the handlers'
+//!   annotations, `routes::openapi`), and the guards every request passes first.
 //! - [`lambda`]: the router behind API Gateway (stage prefix stripped).
 //! - [`server`]: the standalone server: hyper with timeouts, a connection cap and a clean
 //!   stop on SIGTERM.
@@ -25,7 +25,6 @@ pub mod auth;
 pub mod config;
 pub mod error;
 pub mod lambda;
-pub mod openapi;
 pub mod routes;
 pub mod server;
 pub mod signing;
@@ -35,4 +34,4 @@ pub mod time;
 
 pub use config::ApiConfig;
 pub use error::ApiError;
-pub use routes::{AppState, router};
+pub use routes::{AppState, openapi, router};

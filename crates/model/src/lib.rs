@@ -17,7 +17,8 @@
 //! - [`problem`]: [`Problem`] and [`Problems`], each with a JSON path.
 //! - [`keys`]: [`RunKey`] and [`ArtifactName`], the only way a name becomes a storage key.
 //! - [`config`]: the `telemetry` section of krkn's `config.yaml`.
-//! - [`schema`]: JSON Schemas generated from the types.
+//! - [`schema`]: JSON Schemas generated from the types; [`shape`]: the JSON kinds each field
+//!   accepts, which the parser's error messages name.
 //! - [`export`]: the flat one-row-per-scenario view for datasets, and its documented columns.
 //! - [`samples`]: synthetic documents for benchmarks and load tests.
 //!

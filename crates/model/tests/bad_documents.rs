@@ -46,6 +46,8 @@ fn scenario(doc: &mut Value) -> &mut Value {
     &mut doc["scenarios"][0]
 }
 
+/// Every bad document, with the path and message its problem must have: one table read top
+/// to bottom, better whole than split (the order groups the cases by field).
 fn cases() -> Vec<Case> {
     use Input::*;
     fn case(name: &'static str, input: Input, path: &'static str, message: &'static str) -> Case {

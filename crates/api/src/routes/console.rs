@@ -10,8 +10,6 @@
 //! Every URL in the page is relative to a `<base href>` the server fills in from the request's
 //! depth, so the console works under an API Gateway stage prefix too.
 
-use std::path::PathBuf;
-
 use axum::extract::{Path, Request, State};
 use axum::http::{HeaderMap, StatusCode, header};
 use axum::middleware::Next;
@@ -37,12 +35,10 @@ const CONTENT_SECURITY_POLICY: &str = "default-src 'self'; script-src 'self'; \
 /// One embedded file, or the file of the same name under `console_dir` when the service
 /// was started with `KRKN_TELEMETRY_CONSOLE_DIR` (editing the console without rebuilding).
 fn asset(state: &AppState, name: &str, embedded: &'static str) -> String {
-    if let Some(dir) = &state.config.console_dir
-        && let Ok(text) = std::fs::read_to_string(PathBuf::from(dir).join(name))
-    {
-        return text;
-    }
-    embedded.to_owned()
+    state
+        .config
+        .console_override(name)
+        .unwrap_or_else(|| embedded.to_owned())
 }
 
 /// The console page for a request path: `<base href>` climbs back to the service's root.

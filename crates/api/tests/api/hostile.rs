@@ -3,6 +3,9 @@
 //! that expands without end, forged hosts. Each test checks the server's answers (status,
 //! `Retry-After`, text) and, where memory is the attack, its peak RSS from `/proc`; floods
 //! use small numbers and a guard kills the server long before the machine suffers.
+//!
+//! One file, better whole: the attacks share the server process, its RSS guard and the raw
+//! socket helpers, and read as one catalogue of what an open network tries.
 
 use std::time::Duration;
 
@@ -458,7 +461,8 @@ async fn a_405_names_the_allowed_methods() {
 /// A full disk: a filing fails with a 503 that names the failed step but not the host's
 /// paths, and leaves no run folder behind; once there is room again, filings succeed
 /// without a restart. The data directory is a 3 MiB tmpfs in the server's own mount
-/// namespace (root only; the mount goes away with the process).
+/// namespace (root only; the mount goes away with the process). One story, fill, fail,
+/// free, recover, and better whole than split into steps that cannot run alone.
 #[tokio::test]
 async fn a_full_disk_fails_cleanly_and_recovers_by_itself() {
     let outer = tempfile::tempdir().expect("dir");

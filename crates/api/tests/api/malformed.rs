@@ -1,5 +1,6 @@
 //! A table of malformed requests: each gets a 4xx whose message names the problem, none gets
-//! a 5xx, and storage holds exactly what it held before.
+//! a 5xx, and storage holds exactly what it held before. Long, and better whole: most of it is
+//! the one table of cases.
 
 use axum::body::Body;
 use axum::http::{Method, Request, StatusCode};
@@ -52,6 +53,8 @@ fn seed() -> Value {
     serde_json::from_slice(SEED).expect("seed")
 }
 
+/// Every malformed request, with the answer it must get: one table read top to bottom,
+/// better whole than split (a case is three lines; the order groups them by what they break).
 fn cases() -> Vec<Case> {
     let mut cases = Vec::new();
     let mut add =

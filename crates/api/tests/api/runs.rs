@@ -353,6 +353,8 @@ async fn fetch(app: &TestApp, link: &str) -> Vec<u8> {
     response.bytes().await.expect("body").to_vec()
 }
 
+/// One run page, built up file by file and checked after each: better whole, since each step's
+/// expectation depends on what the earlier ones stored.
 async fn a_run_page_shows_document_files_and_backup_completeness(kind: Kind) {
     let app = spawn(kind).await;
     file_all(&app).await;

@@ -13,7 +13,7 @@
 use std::sync::{Arc, Condvar, Mutex, PoisonError};
 
 use super::connections::Connections;
-use super::{document_log, index};
+use super::{Core, document_log, index};
 use crate::store::{RunRecord, StoreError};
 
 /// What a group commit writes.
@@ -124,6 +124,15 @@ impl GroupCommit {
     }
 }
 
+impl Core {
+    /// Adds or replaces the index entries of a run (one row per run, one per scenario),
+    /// through the group commit.
+    pub(super) fn write_run(&self, run: RunRecord) -> Result<(), StoreError> {
+        self.group_commit
+            .write(&self.db, IndexWrite::Run(Box::new(run)))
+    }
+}
+
 /// Commits `batch` in one transaction, or each write alone if that fails, and settles
 /// every write's outcome.
 fn commit_batch(db: &Connections, batch: &[Arc<PendingWrite>]) {
@@ -161,7 +170,6 @@ mod tests {
     use std::time::Duration;
 
     use super::*;
-    use crate::store::local::Core;
     use crate::store::local::index::tests::run_record;
 
     /// Runs filed at the same moment are indexed in one transaction; a run the index refuses

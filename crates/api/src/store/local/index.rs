@@ -5,7 +5,6 @@ use rusqlite::params;
 use rusqlite::types::Value;
 
 use super::Core;
-use super::group_commit::IndexWrite;
 use crate::store::{RunPage, RunQuery, RunRecord, RunSummary, StoreError, StoredRow};
 use krkn_telemetry_model::export::EXPORT_VERSION;
 
@@ -20,12 +19,6 @@ const SUMMARY_COLUMNS: &str = "SELECT r.grp, r.request_id, r.run_uuid, r.run_tag
     FROM runs r WHERE 1 = 1";
 
 impl Core {
-    /// Adds or replaces the index entries of a run (one row per run, one per scenario).
-    pub(super) fn write_run(&self, run: RunRecord) -> Result<(), StoreError> {
-        self.group_commit
-            .write(&self.db, IndexWrite::Run(Box::new(run)))
-    }
-
     /// Number of indexed runs and scenarios of a run key.
     pub(super) fn count_run(
         &self,

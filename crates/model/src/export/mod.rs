@@ -14,12 +14,15 @@
 //! [`INDEX_COLUMNS`]; they come first. Rows carry [`EXPORT_VERSION`]: when the columns change,
 //! the version goes up, and rows stored under an older version are recomputed from the document.
 
-use std::borrow::Cow;
+mod columns;
+mod row_text;
+
 use std::collections::BTreeMap;
 
-use serde::de::{Deserialize, Deserializer, MapAccess, Visitor};
-use serde_json::value::RawValue;
 use serde_json::{Map, Number, Value};
+
+pub use columns::{COLUMNS, Column, INDEX_COLUMNS};
+pub use row_text::{cell_text, is_dynamic_column, render_row, row_entries};
 
 use crate::field::Field;
 use crate::scenario::ScenarioTelemetry;
@@ -36,168 +39,6 @@ pub const PARAMETERS_PREFIX: &str = "parameters.";
 
 /// Prefix of the object count columns.
 pub const OBJECTS_PREFIX: &str = "objects.";
-
-/// One fixed column of the export: its name, JSON type and meaning (for docs and OpenAPI).
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub struct Column {
-    /// Column name, as in the CSV header and the NDJSON keys.
-    pub name: &'static str,
-    /// `string`, `integer`, `number` or `boolean` (every column may also be `null`).
-    pub kind: &'static str,
-    /// What it holds.
-    pub about: &'static str,
-}
-
-const fn column(name: &'static str, kind: &'static str, about: &'static str) -> Column {
-    Column { name, kind, about }
-}
-
-/// Columns the service fills from its run index; they lead every row.
-pub const INDEX_COLUMNS: [Column; 4] = [
-    column("group", "string", "telemetry group the run was filed under"),
-    column("request_id", "string", "krkn's request id of the run"),
-    column(
-        "run_tag",
-        "string",
-        "the run tag at the end of the request id (empty when none)",
-    ),
-    column(
-        "filed_at",
-        "string",
-        "when the service filed the run, RFC 3339 UTC",
-    ),
-];
-
-/// Columns computed from the document, in export order (after [`INDEX_COLUMNS`]).
-pub const COLUMNS: [Column; 39] = [
-    column("run_uuid", "string", "krkn's uuid of the run"),
-    column(
-        "timestamp",
-        "string",
-        "when krkn wrote the document (%Y-%m-%dT%H:%M:%SZ)",
-    ),
-    column(
-        "job_status",
-        "boolean",
-        "the run's outcome: false when a scenario failed or critical alerts fired",
-    ),
-    column(
-        "tag",
-        "string",
-        "krkn's free tag for comparing similar jobs",
-    ),
-    column("build_url", "string", "CI build that ran krkn"),
-    column("cluster_version", "string", "full cluster version"),
-    column(
-        "major_version",
-        "string",
-        "major.minor of the cluster (4.18)",
-    ),
-    column(
-        "cloud_infrastructure",
-        "string",
-        "cloud platform (AWS, GCP, ...)",
-    ),
-    column("cloud_type", "string", "self-managed, rosa, ..."),
-    column(
-        "network_plugins",
-        "string",
-        "network plugins, joined with ';' (OVNKubernetes)",
-    ),
-    column("total_node_count", "integer", "nodes in the cluster"),
-    column("nodes_master", "integer", "nodes whose type is master"),
-    column("nodes_worker", "integer", "nodes whose type is worker"),
-    column("nodes_infra", "integer", "nodes whose type is infra"),
-    column("nodes_workload", "integer", "nodes whose type is workload"),
-    column(
-        "nodes_application",
-        "integer",
-        "nodes whose type is application",
-    ),
-    column(
-        "nodes_other",
-        "integer",
-        "nodes of any other type (unknown, ...)",
-    ),
-    column(
-        "critical_alerts",
-        "integer",
-        "evaluated alerts of severity critical (krkn-lib 7 `alerts`)",
-    ),
-    column(
-        "critical_alerts_post_chaos",
-        "integer",
-        "of those, alerts evaluated after the chaos (phase post)",
-    ),
-    column(
-        "resiliency_score",
-        "number",
-        "krkn's resiliency score of the run",
-    ),
-    column("scenario_count", "integer", "scenarios in the run"),
-    column(
-        "scenario_index",
-        "integer",
-        "position of the scenario in the run, from 0",
-    ),
-    column("scenario", "string", "the scenario file krkn ran"),
-    column("scenario_type", "string", "the scenario plugin type"),
-    column("start_timestamp", "number", "scenario start, unix seconds"),
-    column("end_timestamp", "number", "scenario end, unix seconds"),
-    column(
-        "duration_seconds",
-        "number",
-        "end_timestamp - start_timestamp",
-    ),
-    column(
-        "exit_status",
-        "integer",
-        "the scenario's exit status (0 passed)",
-    ),
-    column(
-        "pods_recovered",
-        "integer",
-        "disrupted pods that became ready again",
-    ),
-    column("pods_unrecovered", "integer", "disrupted pods that did not"),
-    column(
-        "pod_recovery_seconds_mean",
-        "number",
-        "mean total_recovery_time of the recovered pods",
-    ),
-    column(
-        "pod_recovery_seconds_max",
-        "number",
-        "largest total_recovery_time of the recovered pods",
-    ),
-    column(
-        "pod_readiness_seconds_max",
-        "number",
-        "largest pod_readiness_time of the recovered pods",
-    ),
-    column(
-        "pod_rescheduling_seconds_max",
-        "number",
-        "largest pod_rescheduling_time of the recovered pods",
-    ),
-    column(
-        "vmis_recovered",
-        "integer",
-        "disrupted VMIs that became ready again",
-    ),
-    column("vmis_unrecovered", "integer", "disrupted VMIs that did not"),
-    column(
-        "vmi_recovery_seconds_max",
-        "number",
-        "largest total_recovery_time of the recovered VMIs",
-    ),
-    column("nodes_affected", "integer", "nodes the scenario disrupted"),
-    column(
-        "cluster_events",
-        "integer",
-        "relevant cluster events seen during the scenario",
-    ),
-];
 
 /// A row: column name to scalar value.
 pub type Row = Map<String, Value>;
@@ -273,6 +114,44 @@ fn run_columns(doc: &ChaosRunTelemetry) -> Row {
             .get()
             .map_or(Value::Null, |n| Value::from(*n)),
     );
+    let nodes = nodes_by_role(doc);
+    for kind in NODE_ROLES {
+        put(
+            &format!("nodes_{kind}"),
+            Value::from(nodes.get(kind).copied().unwrap_or(0)),
+        );
+    }
+    let (critical, critical_post_chaos) = critical_alerts(doc);
+    put("critical_alerts", count(critical));
+    put("critical_alerts_post_chaos", count(critical_post_chaos));
+    put(
+        "resiliency_score",
+        doc.overall_resiliency_report
+            .get()
+            .map_or(Value::Null, |r| number(&r.resiliency_score)),
+    );
+    put(
+        "scenario_count",
+        count(doc.scenarios.get().map_or(0, Vec::len)),
+    );
+    for (kind, n) in doc.kubernetes_objects_count.get().into_iter().flatten() {
+        put(&format!("{OBJECTS_PREFIX}{kind}"), Value::from(*n));
+    }
+    row
+}
+
+/// The node roles that get a `nodes_<role>` column; any other role counts as `other`.
+const NODE_ROLES: [&str; 6] = [
+    "master",
+    "worker",
+    "infra",
+    "workload",
+    "application",
+    "other",
+];
+
+/// Nodes per role, from the document's node summaries.
+fn nodes_by_role(doc: &ChaosRunTelemetry) -> BTreeMap<&str, i64> {
     let mut nodes: BTreeMap<&str, i64> = BTreeMap::new();
     for info in doc
         .node_summary_infos
@@ -293,19 +172,11 @@ fn run_columns(doc: &ChaosRunTelemetry) -> Row {
             .unwrap_or("other");
         *nodes.entry(kind).or_default() += info.count.get().copied().unwrap_or(0).max(0);
     }
-    for kind in [
-        "master",
-        "worker",
-        "infra",
-        "workload",
-        "application",
-        "other",
-    ] {
-        put(
-            &format!("nodes_{kind}"),
-            Value::from(nodes.get(kind).copied().unwrap_or(0)),
-        );
-    }
+    nodes
+}
+
+/// Critical alerts, and those of them that fired after the chaos (`phase: post`).
+fn critical_alerts(doc: &ChaosRunTelemetry) -> (usize, usize) {
     let critical: Vec<_> = doc
         .alerts
         .get()
@@ -318,30 +189,11 @@ fn run_columns(doc: &ChaosRunTelemetry) -> Row {
                 .is_some_and(|s| s.eq_ignore_ascii_case("critical"))
         })
         .collect();
-    put("critical_alerts", count(critical.len()));
-    put(
-        "critical_alerts_post_chaos",
-        count(
-            critical
-                .iter()
-                .filter(|a| a.phase.get().is_some_and(|p| p == "post"))
-                .count(),
-        ),
-    );
-    put(
-        "resiliency_score",
-        doc.overall_resiliency_report
-            .get()
-            .map_or(Value::Null, |r| number(&r.resiliency_score)),
-    );
-    put(
-        "scenario_count",
-        count(doc.scenarios.get().map_or(0, Vec::len)),
-    );
-    for (kind, n) in doc.kubernetes_objects_count.get().into_iter().flatten() {
-        put(&format!("{OBJECTS_PREFIX}{kind}"), Value::from(*n));
-    }
-    row
+    let post_chaos = critical
+        .iter()
+        .filter(|a| a.phase.get().is_some_and(|p| p == "post"))
+        .count();
+    (critical.len(), post_chaos)
 }
 
 /// Largest and mean of some timings, ignoring the missing ones.
@@ -473,106 +325,6 @@ fn flatten(value: &Value, path: &mut String, out: &mut Vec<(String, Value)>) {
     }
 }
 
-/// A row as the JSON text the index stores: the fixed columns in [`COLUMNS`] order (each one
-/// present, `null` when unknown), then the data's columns sorted by name. Exports copy this
-/// text as it is (NDJSON) or walk it in order (CSV) without building a tree.
-pub fn render_row(row: &Row) -> String {
-    let mut out = Vec::with_capacity(2048);
-    out.push(b'{');
-    let mut first = true;
-    let mut field = |out: &mut Vec<u8>, name: &str, value: &Value| {
-        if !first {
-            out.push(b',');
-        }
-        first = false;
-        // Strings and values always serialize.
-        let _ = serde_json::to_writer(&mut *out, name);
-        out.push(b':');
-        let _ = serde_json::to_writer(&mut *out, value);
-    };
-    for column in COLUMNS {
-        field(
-            &mut out,
-            column.name,
-            row.get(column.name).unwrap_or(&Value::Null),
-        );
-    }
-    for (name, value) in row {
-        if is_dynamic_column(name) {
-            field(&mut out, name, value);
-        }
-    }
-    out.push(b'}');
-    String::from_utf8(out).unwrap_or_default()
-}
-
-/// The entries of a rendered row in their order, keys and values borrowed from the text
-/// (a key is copied only when it holds an escape).
-pub fn row_entries(text: &str) -> Result<Vec<(Cow<'_, str>, &RawValue)>, serde_json::Error> {
-    struct Entries<'a>(Vec<(Cow<'a, str>, &'a RawValue)>);
-    struct Key<'a>(Cow<'a, str>);
-    impl<'de> Deserialize<'de> for Key<'de> {
-        fn deserialize<D: Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
-            struct KeyVisitor;
-            impl<'de> Visitor<'de> for KeyVisitor {
-                type Value = Key<'de>;
-                fn expecting(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-                    f.write_str("a column name")
-                }
-                fn visit_borrowed_str<E>(self, v: &'de str) -> Result<Key<'de>, E> {
-                    Ok(Key(Cow::Borrowed(v)))
-                }
-                fn visit_str<E>(self, v: &str) -> Result<Key<'de>, E> {
-                    Ok(Key(Cow::Owned(v.to_owned())))
-                }
-            }
-            deserializer.deserialize_str(KeyVisitor)
-        }
-    }
-    impl<'de> Deserialize<'de> for Entries<'de> {
-        fn deserialize<D: Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
-            struct EntriesVisitor;
-            impl<'de> Visitor<'de> for EntriesVisitor {
-                type Value = Entries<'de>;
-                fn expecting(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-                    f.write_str("an export row (a JSON object)")
-                }
-                fn visit_map<A: MapAccess<'de>>(
-                    self,
-                    mut map: A,
-                ) -> Result<Entries<'de>, A::Error> {
-                    let mut entries = Vec::with_capacity(map.size_hint().unwrap_or(64));
-                    while let Some((Key(key), value)) =
-                        map.next_entry::<Key<'de>, &'de RawValue>()?
-                    {
-                        entries.push((key, value));
-                    }
-                    Ok(Entries(entries))
-                }
-            }
-            deserializer.deserialize_map(EntriesVisitor)
-        }
-    }
-    serde_json::from_str::<Entries<'_>>(text).map(|e| e.0)
-}
-
-/// The text of a scalar cell for CSV: strings unquoted, `null` empty, numbers and booleans as
-/// written.
-pub fn cell_text(value: &RawValue) -> Cow<'_, str> {
-    let raw = value.get();
-    match raw.as_bytes().first() {
-        Some(b'"') if !raw.contains('\\') => Cow::Borrowed(&raw[1..raw.len() - 1]),
-        Some(b'"') => serde_json::from_str::<String>(raw).map_or(Cow::Borrowed(""), Cow::Owned),
-        _ if raw == "null" => Cow::Borrowed(""),
-        _ => Cow::Borrowed(raw),
-    }
-}
-
-/// True for the columns that depend on the data (`parameters.*`, `objects.*`, `parameters`).
-pub fn is_dynamic_column(name: &str) -> bool {
-    name.starts_with(PARAMETERS_PREFIX) || name.starts_with(OBJECTS_PREFIX) || name == "parameters"
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -661,7 +413,7 @@ mod tests {
     /// The README's column table is the users' reference; it must name every column.
     #[test]
     fn the_readme_documents_every_column() {
-        let readme = include_str!("../../../README.md");
+        let readme = include_str!("../../../../README.md");
         for c in INDEX_COLUMNS.iter().chain(COLUMNS.iter()) {
             let line = format!("| `{}` | {} |", c.name, c.kind);
             assert!(readme.contains(&line), "README.md lacks the row {line:?}");

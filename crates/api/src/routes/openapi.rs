@@ -11,7 +11,7 @@ use utoipa::OpenApi;
 
 use krkn_telemetry_model::keys::{MAX_SEGMENT_BYTES, SEGMENT_PATTERN};
 
-use crate::routes::{artifacts, console, files, navigate, runs, scenarios, telemetry};
+use super::{artifacts, console, files, navigate, run_page, runs, scenarios, telemetry};
 
 /// The routes and schemas the document lists.
 #[derive(OpenApi)]
@@ -37,7 +37,7 @@ use crate::routes::{artifacts, console, files, navigate, runs, scenarios, teleme
         navigate::navigate_group,
         navigate::navigate_run,
         runs::list_runs,
-        runs::get_run,
+        run_page::get_run,
         scenarios::export_scenarios,
         files::root,
         files::files_root,

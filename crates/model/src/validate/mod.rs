@@ -17,8 +17,7 @@
 //!
 //! Unknown fields are never checked: they belong to newer senders and are kept as they are.
 
-use chrono::format::{Item, Numeric, Pad, Parsed};
-use serde_json::Number;
+mod values;
 
 use crate::alias_budget::AliasBudget;
 use crate::cluster::{
@@ -27,11 +26,11 @@ use crate::cluster::{
 use crate::field::Field;
 use crate::parameters::decode_parameters_base64_within;
 use crate::problem::{Path, Problems};
-use crate::scalar::Scalar;
 use crate::scenario::{
     AffectedNode, AffectedPod, AffectedVmi, ClusterEvent, PodsStatus, ScenarioTelemetry, VmisStatus,
 };
 use crate::telemetry::ChaosRunTelemetry;
+use values::{is_krkn_timestamp, truncate};
 
 /// Size limits applied by [`ChaosRunTelemetry::validate_with`]. The defaults are generous for
 /// real clusters (a 5,000-node cluster fits) and stop documents that would hurt the service.
@@ -92,24 +91,9 @@ struct Checker<'l> {
 }
 
 impl Checker<'_> {
+    /// Every rule of the document's top level, and of what it holds.
     fn telemetry(&mut self, doc: &ChaosRunTelemetry, root: &Path<'_>) {
-        let path = root.field("scenarios");
-        match &doc.scenarios {
-            Field::Missing => self
-                .problems
-                .at(&path, "is missing: a run has a list of scenarios"),
-            Field::Null => self
-                .problems
-                .at(&path, "must be a list of scenarios, not null"),
-            Field::Set(scenarios) => {
-                if scenarios.len() > self.limits.max_scenarios {
-                    self.too_many(&path, scenarios.len(), self.limits.max_scenarios);
-                }
-                for (i, scenario) in scenarios.iter().enumerate() {
-                    self.scenario(scenario, &path.index(i));
-                }
-            }
-        }
+        self.scenarios(doc, root);
 
         self.not_null(&doc.node_summary_infos, &root.field("node_summary_infos"));
         self.list(
@@ -120,38 +104,8 @@ impl Checker<'_> {
         self.not_null(&doc.node_taints, &root.field("node_taints"));
         self.list(&doc.node_taints, &root.field("node_taints"), Self::taint);
 
-        let counts_path = root.field("kubernetes_objects_count");
-        if let Some(counts) = doc.kubernetes_objects_count.get() {
-            if counts.len() > self.limits.max_items {
-                self.too_many(&counts_path, counts.len(), self.limits.max_items);
-            }
-            for (kind, count) in counts {
-                let kind_path = counts_path.field(kind);
-                if kind.is_empty() {
-                    self.problems
-                        .at(&counts_path, "object kinds must not be empty");
-                } else if kind.len() > self.limits.max_name_bytes {
-                    self.problems.at(
-                        &counts_path,
-                        format!(
-                            "an object kind is longer than {} bytes",
-                            self.limits.max_name_bytes
-                        ),
-                    );
-                }
-                self.non_negative_int(*count, &kind_path);
-            }
-        }
-
-        let plugins_path = root.field("network_plugins");
-        if let Some(plugins) = doc.network_plugins.get() {
-            if plugins.len() > self.limits.max_items {
-                self.too_many(&plugins_path, plugins.len(), self.limits.max_items);
-            }
-            for (i, plugin) in plugins.iter().enumerate() {
-                self.name_str(plugin, &plugins_path.index(i));
-            }
-        }
+        self.object_counts(doc, root);
+        self.network_plugins(doc, root);
 
         if let Some(total) = doc.total_node_count.get() {
             self.non_negative_int(*total, &root.field("total_node_count"));
@@ -167,19 +121,7 @@ impl Checker<'_> {
         self.text(&doc.build_url, &root.field("build_url"));
         self.text(&doc.tag, &root.field("tag"));
 
-        let timestamp_path = root.field("timestamp");
-        if let Some(timestamp) = doc.timestamp.get()
-            && !timestamp.is_empty()
-            && !is_krkn_timestamp(timestamp)
-        {
-            self.problems.at(
-                &timestamp_path,
-                format!(
-                    "must be a UTC time like 2025-04-22T17:35:37Z, found {:?}",
-                    truncate(timestamp)
-                ),
-            );
-        }
+        self.timestamp(doc, root);
 
         self.list(
             &doc.health_checks,
@@ -205,6 +147,83 @@ impl Checker<'_> {
         self.list(&doc.error_logs, &root.field("error_logs"), |_, _, _| {});
         if let Some(report) = doc.overall_resiliency_report.get() {
             self.resiliency(report, &root.field("overall_resiliency_report"));
+        }
+    }
+
+    /// `scenarios`: present, a list, not too long, each scenario checked.
+    fn scenarios(&mut self, doc: &ChaosRunTelemetry, root: &Path<'_>) {
+        let path = root.field("scenarios");
+        match &doc.scenarios {
+            Field::Missing => self
+                .problems
+                .at(&path, "is missing: a run has a list of scenarios"),
+            Field::Null => self
+                .problems
+                .at(&path, "must be a list of scenarios, not null"),
+            Field::Set(scenarios) => {
+                if scenarios.len() > self.limits.max_scenarios {
+                    self.too_many(&path, scenarios.len(), self.limits.max_scenarios);
+                }
+                for (i, scenario) in scenarios.iter().enumerate() {
+                    self.scenario(scenario, &path.index(i));
+                }
+            }
+        }
+    }
+
+    /// `kubernetes_objects_count`: named kinds, non-negative counts, not too many.
+    fn object_counts(&mut self, doc: &ChaosRunTelemetry, root: &Path<'_>) {
+        let counts_path = root.field("kubernetes_objects_count");
+        if let Some(counts) = doc.kubernetes_objects_count.get() {
+            if counts.len() > self.limits.max_items {
+                self.too_many(&counts_path, counts.len(), self.limits.max_items);
+            }
+            for (kind, count) in counts {
+                let kind_path = counts_path.field(kind);
+                if kind.is_empty() {
+                    self.problems
+                        .at(&counts_path, "object kinds must not be empty");
+                } else if kind.len() > self.limits.max_name_bytes {
+                    self.problems.at(
+                        &counts_path,
+                        format!(
+                            "an object kind is longer than {} bytes",
+                            self.limits.max_name_bytes
+                        ),
+                    );
+                }
+                self.non_negative_int(*count, &kind_path);
+            }
+        }
+    }
+
+    /// `network_plugins`: short names, not too many.
+    fn network_plugins(&mut self, doc: &ChaosRunTelemetry, root: &Path<'_>) {
+        let plugins_path = root.field("network_plugins");
+        if let Some(plugins) = doc.network_plugins.get() {
+            if plugins.len() > self.limits.max_items {
+                self.too_many(&plugins_path, plugins.len(), self.limits.max_items);
+            }
+            for (i, plugin) in plugins.iter().enumerate() {
+                self.name_str(plugin, &plugins_path.index(i));
+            }
+        }
+    }
+
+    /// `timestamp`: empty or krkn's UTC form.
+    fn timestamp(&mut self, doc: &ChaosRunTelemetry, root: &Path<'_>) {
+        let timestamp_path = root.field("timestamp");
+        if let Some(timestamp) = doc.timestamp.get()
+            && !timestamp.is_empty()
+            && !is_krkn_timestamp(timestamp)
+        {
+            self.problems.at(
+                &timestamp_path,
+                format!(
+                    "must be a UTC time like 2025-04-22T17:35:37Z, found {:?}",
+                    truncate(timestamp)
+                ),
+            );
         }
     }
 
@@ -454,188 +473,6 @@ impl Checker<'_> {
             );
         }
     }
-
-    // --- helpers -------------------------------------------------------------------------
-
-    fn list<T>(
-        &mut self,
-        field: &Field<Vec<T>>,
-        path: &Path<'_>,
-        mut each: impl FnMut(&mut Self, &T, &Path<'_>),
-    ) {
-        if let Some(items) = field.get() {
-            if items.len() > self.limits.max_items {
-                self.too_many(path, items.len(), self.limits.max_items);
-                return;
-            }
-            for (i, item) in items.iter().enumerate() {
-                each(self, item, &path.index(i));
-            }
-        }
-    }
-
-    /// A list krkn-lib's parser iterates without a `None` check: `null` there makes the
-    /// document unreadable to krkn-lib, so it is refused (an absent list is fine).
-    fn not_null<T>(&mut self, field: &Field<Vec<T>>, path: &Path<'_>) {
-        if matches!(field, Field::Null) {
-            self.problems.at(
-                path,
-                "must be a list, not null (krkn-lib cannot read a null list here; leave the \
-                 field out or send [])",
-            );
-        }
-    }
-
-    fn required<'v, T>(&mut self, field: &'v Field<T>, path: &Path<'_>) -> Option<&'v T> {
-        match field {
-            Field::Missing => {
-                self.problems.at(path, "is missing");
-                None
-            }
-            Field::Null => {
-                self.problems.at(path, "must not be null");
-                None
-            }
-            Field::Set(value) => Some(value),
-        }
-    }
-
-    fn non_empty_name(&mut self, value: &str, path: &Path<'_>) {
-        if value.is_empty() {
-            self.problems.at(path, "must not be empty");
-        }
-    }
-
-    fn too_many(&mut self, path: &Path<'_>, found: usize, limit: usize) {
-        self.problems.at(
-            path,
-            format!("has {found} items, more than the limit of {limit}"),
-        );
-    }
-
-    fn name(&mut self, field: &Field<String>, path: &Path<'_>) {
-        if let Some(value) = field.get() {
-            self.name_str(value, path);
-        }
-    }
-
-    fn name_str(&mut self, value: &str, path: &Path<'_>) {
-        if value.len() > self.limits.max_name_bytes {
-            self.problems.at(
-                path,
-                format!(
-                    "is {} bytes, more than the limit of {}",
-                    value.len(),
-                    self.limits.max_name_bytes
-                ),
-            );
-        }
-    }
-
-    fn text(&mut self, field: &Field<String>, path: &Path<'_>) {
-        if let Some(value) = field.get()
-            && value.len() > self.limits.max_text_bytes
-        {
-            self.problems.at(
-                path,
-                format!(
-                    "is {} bytes, more than the limit of {}",
-                    value.len(),
-                    self.limits.max_text_bytes
-                ),
-            );
-        }
-    }
-
-    fn scalar_name(&mut self, field: &Field<Scalar>, path: &Path<'_>) {
-        if let Some(value) = field.get()
-            && value.text_len() > self.limits.max_name_bytes
-        {
-            self.problems.at(
-                path,
-                format!(
-                    "is {} bytes, more than the limit of {}",
-                    value.text_len(),
-                    self.limits.max_name_bytes
-                ),
-            );
-        }
-    }
-
-    fn scalar_duration(&mut self, field: &Field<Scalar>, path: &Path<'_>) {
-        match field.get() {
-            Some(Scalar::Number(number)) => self.non_negative_number(number, path),
-            Some(text @ Scalar::Text(_)) => self.scalar_name(&Field::Set(text.clone()), path),
-            None => {}
-        }
-    }
-
-    fn non_negative_int(&mut self, value: i64, path: &Path<'_>) {
-        if value < 0 {
-            self.problems
-                .at(path, format!("must not be negative, found {value}"));
-        }
-    }
-
-    fn duration(&mut self, field: &Field<Number>, path: &Path<'_>) {
-        if let Some(number) = field.get() {
-            self.non_negative_number(number, path);
-        }
-    }
-
-    fn non_negative_number(&mut self, number: &Number, path: &Path<'_>) {
-        if number.as_f64().is_some_and(|v| v < 0.0) {
-            self.problems
-                .at(path, format!("must not be negative, found {number}"));
-        }
-    }
-
-    fn unix_time(&mut self, number: &Number, path: &Path<'_>) -> Option<f64> {
-        let value = number.as_f64()?;
-        if value < 0.0 {
-            self.problems.at(
-                path,
-                format!("must be unix seconds, not negative ({number})"),
-            );
-            return None;
-        }
-        if value > self.limits.max_unix_seconds {
-            self.problems.at(
-                path,
-                format!("is after the year 3000 ({number}): send unix seconds, not milliseconds"),
-            );
-            return None;
-        }
-        Some(value)
-    }
-}
-
-fn truncate(text: &str) -> String {
-    text.chars().take(40).collect()
-}
-
-/// `%Y-%m-%dT%H:%M:%SZ` as chrono's parsed form, built once: parsing the format string on every
-/// document was 2% of a seed document's parse + validate + serialize.
-const KRKN_TIMESTAMP: &[Item<'static>] = &[
-    Item::Numeric(Numeric::Year, Pad::Zero),
-    Item::Literal("-"),
-    Item::Numeric(Numeric::Month, Pad::Zero),
-    Item::Literal("-"),
-    Item::Numeric(Numeric::Day, Pad::Zero),
-    Item::Literal("T"),
-    Item::Numeric(Numeric::Hour, Pad::Zero),
-    Item::Literal(":"),
-    Item::Numeric(Numeric::Minute, Pad::Zero),
-    Item::Literal(":"),
-    Item::Numeric(Numeric::Second, Pad::Zero),
-    Item::Literal("Z"),
-];
-
-/// True for a UTC time the way krkn writes the run's `timestamp` (`2025-04-22T17:35:37Z`).
-fn is_krkn_timestamp(text: &str) -> bool {
-    let mut parsed = Parsed::new();
-    chrono::format::parse(&mut parsed, text, KRKN_TIMESTAMP.iter()).is_ok()
-        && parsed.to_naive_datetime_with_offset(0).is_ok()
 }
 
 #[cfg(test)]
