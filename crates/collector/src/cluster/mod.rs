@@ -22,6 +22,8 @@ use krkn_telemetry_model::{ChaosRunTelemetry, Field, NodeInfo, Scalar, Taint};
 use tokio::time::Instant;
 
 pub use connect::{ConnectError, connect};
+/// The Kubernetes client, named here so that code outside this module needs no `kube` path.
+pub use kube::Client;
 pub use objects::ListMode;
 
 /// Everything metadata collection found. `None` means the probe failed or ran out of time (a
