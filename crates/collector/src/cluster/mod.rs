@@ -3,6 +3,8 @@
 //! at the deadline leaves its field unset and becomes a warning; the rest still arrives.
 //!
 //! - [`connect`]: the kube client from a kubeconfig, `KUBECONFIG` or the in-cluster account.
+//! - [`pods`]: containers listed and their logs opened (`pods/log`), for the logs.
+//! - [`exec`]: a command's stdout through `pods/exec`, for the Prometheus backup.
 //! - [`nodes`]: node summaries, taints, node count, FIPS on plain Kubernetes.
 //! - [`objects`]: object counts from metadata-only, paged lists.
 //! - [`openshift`]: ClusterVersion, Infrastructure, Network, FIPS, etcd encryption, IPsec.
@@ -10,9 +12,11 @@
 
 pub mod connect;
 pub mod events;
+pub mod exec;
 pub mod nodes;
 pub mod objects;
 pub mod openshift;
+pub mod pods;
 
 use std::collections::BTreeMap;
 use std::future::Future;

@@ -23,8 +23,8 @@ use tokio::io::AsyncWriteExt;
 use tokio::sync::Semaphore;
 use tokio::task::JoinSet;
 
-use super::exec_stream::{ExecStream, StreamError};
 use super::state::{BackupState, PartRecord, StateError};
+use crate::cluster::exec::{ExecStream, StreamError};
 use crate::progress::Progress;
 use crate::upload::{Payload, TelemetryApi, UploadError, hex_digest};
 
@@ -178,7 +178,7 @@ enum Pass {
 
 /// Runs (or resumes) the backup.
 pub async fn backup(
-    client: &kube::Client,
+    client: &crate::cluster::Client,
     api: &TelemetryApi,
     settings: &BackupSettings,
     total_estimate: u64,
@@ -297,7 +297,7 @@ pub async fn backup(
 
 /// One pass over a fresh stream: check recorded parts, write and upload the others.
 async fn pass(
-    client: &kube::Client,
+    client: &crate::cluster::Client,
     api: &TelemetryApi,
     settings: &BackupSettings,
     state: &Arc<Mutex<BackupState>>,

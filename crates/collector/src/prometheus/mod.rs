@@ -1,12 +1,10 @@
 //! The Prometheus backup (`prometheus_backup`): which pod, which folder, where the parts go.
 //!
-//! - [`exec_stream`]: a command's stdout through `pods/exec`, broken streams told apart.
 //! - [`backup`]: the stream cut into checksummed parts, uploaded in parallel, resumable.
 //! - [`state`]: the resume state file.
 //! - [`window`]: the run window from the HTTP API as OpenMetrics, instead of the WAL.
 
 pub mod backup;
-pub mod exec_stream;
 pub mod state;
 pub mod window;
 
@@ -84,16 +82,21 @@ pub fn backup_dir(archive_path: Option<&Path>, request_id: &str) -> PathBuf {
 
 /// The size of the folder to back up, for the progress bar (`du -sb` in the container).
 pub async fn estimate(
-    client: &kube::Client,
+    client: &crate::cluster::Client,
     namespace: &str,
     pod: &str,
     container: &str,
     path: &str,
 ) -> Option<u64> {
-    let stream =
-        exec_stream::ExecStream::start(client, namespace, pod, container, &["du", "-sb", path])
-            .await
-            .ok()?;
+    let stream = crate::cluster::exec::ExecStream::start(
+        client,
+        namespace,
+        pod,
+        container,
+        &["du", "-sb", path],
+    )
+    .await
+    .ok()?;
     let out = stream.read_all(4096).await.ok()?;
     String::from_utf8_lossy(&out)
         .split_whitespace()
@@ -117,7 +120,7 @@ pub struct PodOverrides {
 /// configured one), stream, upload, print the outcome. Failures are printed with what to do
 /// next and end as [`Outcome::Failed`].
 pub async fn step(
-    client: &kube::Client,
+    client: &crate::cluster::Client,
     api: &TelemetryApi,
     config: &TelemetryConfig,
     key: &RunKey,

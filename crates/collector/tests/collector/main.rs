@@ -4,6 +4,7 @@
 
 mod alerts;
 mod collect;
+mod layout;
 mod logs;
 mod prometheus;
 mod rbac;
