@@ -1,10 +1,13 @@
 //! The Prometheus backup (`prometheus_backup`): which pod, which folder, where the parts go.
 //!
-//! - [`backup`]: the stream cut into checksummed parts, uploaded in parallel, resumable.
+//! - [`backup`]: the stream cut into checksummed parts, uploaded in parallel, resumable;
+//!   `parts`: one part filled, checked or written, and uploaded; [`error`]: why it stopped.
 //! - [`state`]: the resume state file.
 //! - [`window`]: the run window from the HTTP API as OpenMetrics, instead of the WAL.
 
 pub mod backup;
+pub mod error;
+mod parts;
 pub mod state;
 pub mod window;
 
@@ -15,7 +18,8 @@ use krkn_telemetry_model::{RunKey, TelemetryConfig};
 use crate::Outcome;
 use crate::upload::TelemetryApi;
 
-pub use backup::{BackupError, BackupReport, BackupSettings, MANIFEST_FILE, backup, part_name};
+pub use backup::{BackupReport, BackupSettings, backup};
+pub use error::BackupError;
 
 /// The pod krkn backs up on OpenShift.
 pub const OPENSHIFT_PROMETHEUS: (&str, &str, &str) =
@@ -195,12 +199,13 @@ pub async fn step(
         Ok(report) => {
             println!("{}", api.files_link(&settings.key));
             eprintln!(
-                "krkn-telemetry: prometheus backup complete: {} parts, {} bytes ({} uploaded now, {} by an earlier run, {} restart(s)), then {MANIFEST_FILE}",
+                "krkn-telemetry: prometheus backup complete: {} parts, {} bytes ({} uploaded now, {} by an earlier run, {} restart(s)), then {}",
                 report.parts,
                 report.bytes,
                 report.uploaded,
                 report.already_uploaded,
-                report.restarts
+                report.restarts,
+                krkn_telemetry_model::BackupManifest::FILE
             );
             Outcome::Success
         }
