@@ -7,6 +7,7 @@ mod collect;
 mod layout;
 mod logs;
 mod prometheus;
+mod prometheus_window;
 mod rbac;
 mod send;
 mod support;
