@@ -11,7 +11,8 @@
 //! - [`input`]: reading a document or krkn's run output from a file or standard input.
 //! - [`enrich`]: what the collector adds to a run document (cluster fields, events, alerts,
 //!   `job_status`).
-//! - [`cluster`]: metadata probes on the `kube` client, concurrent, each under the deadline.
+//! - [`cluster`]: every Kubernetes API call: the metadata probes (concurrent, each under the
+//!   deadline), the pods and their logs, `pods/exec`.
 //! - [`alerts`]: critical alerts from Prometheus.
 //! - [`upload`]: the service's protocol (POST, presigned link, PUT) with retries.
 //! - [`archive`]: the local copy written before any upload.

@@ -1,3 +1,6 @@
+//! Every call to the Kubernetes API (a test holds it: `kube` and `k8s_openapi` are named
+//! nowhere else), so the RBAC the collector needs is read off this folder.
+//!
 //! Cluster metadata, collected the way krkn-lib does (`KRKN-PROTOCOL.md` section 3), but with
 //! every probe running concurrently under one deadline: a probe that fails or is still running
 //! at the deadline leaves its field unset and becomes a warning; the rest still arrives.

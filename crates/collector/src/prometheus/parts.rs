@@ -90,6 +90,7 @@ pub(super) struct PartFile {
 }
 
 impl Part {
+    /// Part `number`, empty, its bytes going to `sink`.
     pub(super) fn new(number: u32, sink: Sink) -> Self {
         Part {
             number,
@@ -211,6 +212,7 @@ pub(super) struct Uploads {
 }
 
 impl Uploads {
+    /// No uploads yet; `threads` at once, `threads + 1` parts on disk.
     pub(super) fn new(threads: usize) -> Self {
         Uploads {
             tasks: JoinSet::new(),
