@@ -4,25 +4,33 @@
 //!
 //! Modules:
 //! - [`cli`]: the command line (an interface operators script against).
-//! - [`commands`]: one module per subcommand.
-//! - [`cluster`]: metadata probes on the `kube` client, concurrent, each under the deadline.
+//! - [`commands`]: one module per subcommand; `send` and `run` share its `prepare` and
+//!   `deliver` steps.
+//! - [`settings`]: krkn's config with the flags over it, the service client, the kubeconfig,
+//!   the Prometheus and collection settings, parsed once for every command.
+//! - [`input`]: reading a document or krkn's run output from a file or standard input.
+//! - [`enrich`]: what the collector adds to a run document (cluster fields, events, alerts,
+//!   `job_status`).
+//! - [`cluster`]: every Kubernetes API call: the metadata probes (concurrent, each under the
+//!   deadline), the pods and their logs, `pods/exec`.
 //! - [`alerts`]: critical alerts from Prometheus.
 //! - [`upload`]: the service's protocol (POST, presigned link, PUT) with retries.
 //! - [`archive`]: the local copy written before any upload.
 //! - [`logs`]: cluster logs filtered to the run window, archived and uploaded.
 //! - [`progress`]: progress bars on a terminal, periodic lines otherwise.
 //! - [`prometheus`]: the Prometheus backup, streamed, checksummed, resumable.
-//! - [`pipeline`]: `send` and `run`, krkn's post-run steps in order.
 
 pub mod alerts;
 pub mod archive;
 pub mod cli;
 pub mod cluster;
 pub mod commands;
+pub mod enrich;
+pub mod input;
 pub mod logs;
-pub mod pipeline;
 pub mod progress;
 pub mod prometheus;
+pub mod settings;
 pub mod upload;
 
 /// How a command ended, beyond plain success.

@@ -421,37 +421,43 @@ impl TelemetryApi {
                     // lost, or a resumed run; or other bytes. Only the stored checksum tells.
                     Err(Attempt::Refused(412, _)) => {
                         let stored = check(stat.send().await.map_err(from_reqwest)?).await?;
-                        let stored: StoredFile = serde_json::from_str(&stored).map_err(|e| {
-                            Attempt::Refused(
-                                200,
-                                format!("the stored file's description is not JSON: {e}"),
-                            )
-                        })?;
-                        let ours = hex_digest(&payload.sha256);
-                        match stored.sha256 {
-                            // The same SHA-256 is the same bytes.
-                            Some(sha) if sha.eq_ignore_ascii_case(&ours) => {
-                                Ok(UploadOutcome::AlreadyStored { attempt })
-                            }
-                            Some(sha) => Err(Attempt::Conflict(format!(
-                                "the service already holds other bytes under this name ({} bytes, \
-                                 SHA-256 {sha}; this file: {} bytes, SHA-256 {ours}) and never \
-                                 replaces a file: upload under another request id",
-                                stored.size, payload.len
-                            ))),
-                            None => Err(Attempt::Conflict(format!(
-                                "the service already holds a file under this name ({} bytes) whose \
-                                 checksum it does not know, so it cannot be shown to be this one \
-                                 ({} bytes, SHA-256 {ours})",
-                                stored.size, payload.len
-                            ))),
-                        }
+                        same_file(&stored, payload, attempt)
                     }
                     Err(other) => Err(other),
                 }
             }
         })
         .await
+    }
+}
+
+/// After a 412: whether the file the service holds under the name (`stored`, its answer to
+/// `GET …/files/F`) is this payload. Only the same SHA-256 makes it so.
+fn same_file(stored: &str, payload: &Payload, attempt: u32) -> Result<UploadOutcome, Attempt> {
+    let stored: StoredFile = serde_json::from_str(stored).map_err(|e| {
+        Attempt::Refused(
+            200,
+            format!("the stored file's description is not JSON: {e}"),
+        )
+    })?;
+    let ours = hex_digest(&payload.sha256);
+    match stored.sha256 {
+        // The same SHA-256 is the same bytes.
+        Some(sha) if sha.eq_ignore_ascii_case(&ours) => {
+            Ok(UploadOutcome::AlreadyStored { attempt })
+        }
+        Some(sha) => Err(Attempt::Conflict(format!(
+            "the service already holds other bytes under this name ({} bytes, \
+             SHA-256 {sha}; this file: {} bytes, SHA-256 {ours}) and never \
+             replaces a file: upload under another request id",
+            stored.size, payload.len
+        ))),
+        None => Err(Attempt::Conflict(format!(
+            "the service already holds a file under this name ({} bytes) whose \
+             checksum it does not know, so it cannot be shown to be this one \
+             ({} bytes, SHA-256 {ours})",
+            stored.size, payload.len
+        ))),
     }
 }
 

@@ -13,7 +13,7 @@ use bytes::Bytes;
 use futures_util::SinkExt;
 use hyper::body::Incoming;
 use hyper::header::{
-    CONNECTION, SEC_WEBSOCKET_ACCEPT, SEC_WEBSOCKET_KEY, SEC_WEBSOCKET_PROTOCOL, UPGRADE,
+    CONNECTION, HeaderMap, SEC_WEBSOCKET_ACCEPT, SEC_WEBSOCKET_KEY, SEC_WEBSOCKET_PROTOCOL, UPGRADE,
 };
 use hyper::{Request, Response, StatusCode};
 use hyper_util::rt::TokioIo;
@@ -23,6 +23,7 @@ use tokio_tungstenite::tungstenite::protocol::Role;
 use tokio_tungstenite::tungstenite::{Message, handshake::derive_accept_key};
 
 use crate::Shared;
+use crate::response::Body;
 
 /// A container path served from a local folder for exec (`/prometheus` → a TSDB folder).
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -67,23 +68,18 @@ fn parse(query: &str) -> ExecQuery {
     out
 }
 
-fn status_response(code: StatusCode, reason: &str, message: &str) -> Response<crate::server::Body> {
-    crate::server::json_response(
+/// A refusal before any upgrade: the status and the API server's `Status` object.
+fn refuse(code: StatusCode, reason: &str, message: &str) -> (StatusCode, Response<Body>) {
+    let body = crate::response::json_response(
         code,
         &crate::resources::status(code.as_u16(), reason, message),
-    )
+    );
+    (code, body)
 }
 
-/// Answers `GET …/pods/<pod>/exec` with a websocket upgrade and runs the command.
-pub(crate) fn exec(
-    shared: Arc<Shared>,
-    mut request: Request<Incoming>,
-    namespace: &str,
-    pod: &str,
-    query: &str,
-) -> (StatusCode, Response<crate::server::Body>) {
-    let query = parse(query);
-    let headers = request.headers();
+/// The websocket key and the channel protocol chosen from those offered, or why the request
+/// is a bad one.
+fn handshake(headers: &HeaderMap) -> Result<(Vec<u8>, String), String> {
     let upgrade = headers
         .get(UPGRADE)
         .and_then(|v| v.to_str().ok())
@@ -92,12 +88,7 @@ pub(crate) fn exec(
         .get(SEC_WEBSOCKET_KEY)
         .map(|k| k.as_bytes().to_vec())
     else {
-        let r = status_response(
-            StatusCode::BAD_REQUEST,
-            "BadRequest",
-            "exec needs a websocket upgrade",
-        );
-        return (StatusCode::BAD_REQUEST, r);
+        return Err("exec needs a websocket upgrade".to_owned());
     };
     let offered = headers
         .get(SEC_WEBSOCKET_PROTOCOL)
@@ -109,40 +100,17 @@ pub(crate) fn exec(
         .map(str::trim)
         .find(|p| *p == "v5.channel.k8s.io" || *p == "v4.channel.k8s.io")
         .map(str::to_owned);
-    let (Some(protocol), true) = (protocol, upgrade) else {
-        let r = status_response(
-            StatusCode::BAD_REQUEST,
-            "BadRequest",
-            &format!("exec needs a websocket upgrade with a channel protocol, offered {offered:?}"),
-        );
-        return (StatusCode::BAD_REQUEST, r);
-    };
-    let mount = shared
-        .exec_mounts
-        .iter()
-        .find(|m| {
-            m.namespace == namespace
-                && m.pod == pod
-                && query.container.as_deref().is_none_or(|c| c == m.container)
-        })
-        .cloned();
-    let Some(mount) = mount else {
-        let message = format!("pods \"{pod}\" not found (or no such container to exec in)");
-        return (
-            StatusCode::NOT_FOUND,
-            status_response(StatusCode::NOT_FOUND, "NotFound", &message),
-        );
-    };
-    if query.command.is_empty() {
-        let r = status_response(
-            StatusCode::BAD_REQUEST,
-            "BadRequest",
-            "you must specify at least 1 command",
-        );
-        return (StatusCode::BAD_REQUEST, r);
+    match (protocol, upgrade) {
+        (Some(protocol), true) => Ok((key, protocol)),
+        _ => Err(format!(
+            "exec needs a websocket upgrade with a channel protocol, offered {offered:?}"
+        )),
     }
-    let command: Vec<String> = query
-        .command
+}
+
+/// The command with the mount's container path replaced by its local folder.
+fn mapped_command(mount: &ExecMount, command: &[String]) -> Vec<String> {
+    command
         .iter()
         .map(|arg| match arg.strip_prefix(&mount.container_path) {
             Some(rest) if rest.is_empty() || rest.starts_with('/') => {
@@ -150,13 +118,66 @@ pub(crate) fn exec(
             }
             _ => arg.clone(),
         })
-        .collect();
+        .collect()
+}
+
+/// `101 Switching Protocols` with the websocket headers.
+fn switching_protocols(key: &[u8], protocol: &str) -> Response<Body> {
+    let mut response = Response::new(crate::response::empty_body());
+    *response.status_mut() = StatusCode::SWITCHING_PROTOCOLS;
+    let h = response.headers_mut();
+    h.insert(
+        UPGRADE,
+        hyper::header::HeaderValue::from_static("websocket"),
+    );
+    h.insert(
+        CONNECTION,
+        hyper::header::HeaderValue::from_static("Upgrade"),
+    );
+    if let Ok(value) = derive_accept_key(key).parse() {
+        h.insert(SEC_WEBSOCKET_ACCEPT, value);
+    }
+    if let Ok(value) = protocol.parse() {
+        h.insert(SEC_WEBSOCKET_PROTOCOL, value);
+    }
+    response
+}
+
+/// Answers `GET …/pods/<pod>/exec` with a websocket upgrade and runs the command.
+pub(crate) fn exec(
+    shared: Arc<Shared>,
+    mut request: Request<Incoming>,
+    namespace: &str,
+    pod: &str,
+    query: &str,
+) -> (StatusCode, Response<Body>) {
+    let query = parse(query);
+    let (key, protocol) = match handshake(request.headers()) {
+        Ok(handshake) => handshake,
+        Err(message) => return refuse(StatusCode::BAD_REQUEST, "BadRequest", &message),
+    };
+    let mount = shared.exec_mounts.iter().find(|m| {
+        m.namespace == namespace
+            && m.pod == pod
+            && query.container.as_deref().is_none_or(|c| c == m.container)
+    });
+    let Some(mount) = mount else {
+        let message = format!("pods \"{pod}\" not found (or no such container to exec in)");
+        return refuse(StatusCode::NOT_FOUND, "NotFound", &message);
+    };
+    if query.command.is_empty() {
+        return refuse(
+            StatusCode::BAD_REQUEST,
+            "BadRequest",
+            "you must specify at least 1 command",
+        );
+    }
+    let command = mapped_command(mount, &query.command);
     let fault = shared
         .exec_faults
         .lock()
         .unwrap_or_else(std::sync::PoisonError::into_inner)
         .pop();
-    let accept = derive_accept_key(&key);
     let upgraded = hyper::upgrade::on(&mut request);
     let bytes_counter = Arc::clone(&shared);
     tokio::spawn(async move {
@@ -171,24 +192,10 @@ pub(crate) fn exec(
         .await;
         run(ws, command, fault, bytes_counter).await;
     });
-    let mut response = Response::new(crate::server::empty_body());
-    *response.status_mut() = StatusCode::SWITCHING_PROTOCOLS;
-    let h = response.headers_mut();
-    h.insert(
-        UPGRADE,
-        hyper::header::HeaderValue::from_static("websocket"),
-    );
-    h.insert(
-        CONNECTION,
-        hyper::header::HeaderValue::from_static("Upgrade"),
-    );
-    if let Ok(value) = accept.parse() {
-        h.insert(SEC_WEBSOCKET_ACCEPT, value);
-    }
-    if let Ok(value) = protocol.parse() {
-        h.insert(SEC_WEBSOCKET_PROTOCOL, value);
-    }
-    (StatusCode::SWITCHING_PROTOCOLS, response)
+    (
+        StatusCode::SWITCHING_PROTOCOLS,
+        switching_protocols(&key, &protocol),
+    )
 }
 
 type Ws = tokio_tungstenite::WebSocketStream<TokioIo<hyper::upgrade::Upgraded>>;

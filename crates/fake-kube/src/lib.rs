@@ -14,9 +14,14 @@
 //! - a record of every request with the RBAC attributes the real server would check
 //!   ([`RecordedRequest`]), and the bytes it sent.
 //!
-//! Modules: [`cluster`] (the objects, fixture loading), [`synthetic`] (generated bulk),
-//! [`resources`] (resource types, discovery), `server` (routing and paging), `tls`
-//! (throw-away CA), [`kubeconfig`].
+//! Modules:
+//! - [`cluster`]: the objects, loaded from fixture folders; [`synthetic`]: generated bulk.
+//! - [`resources`]: the resource table and the discovery documents.
+//! - `server`: accepting connections, routing, faults, the request record.
+//! - `paging`: `limit`/`continue` pages and list bodies streamed in chunks.
+//! - `response`: response bodies and the small answers every handler builds.
+//! - `exec`: `pods/exec` over the websocket channel protocol; `logs`: `pods/log` from files.
+//! - `tls`: the throw-away CA; [`kubeconfig`]: the kubeconfig that points at the server.
 //!
 //! ```no_run
 //! use krkn_telemetry_fake_kube::{Cluster, FakeKube};
@@ -33,7 +38,9 @@ pub mod cluster;
 mod exec;
 pub mod kubeconfig;
 mod logs;
+mod paging;
 pub mod resources;
+mod response;
 mod server;
 pub mod synthetic;
 mod tls;

@@ -22,11 +22,16 @@ pub struct PodLog {
 
 /// The log parameters the fake honours.
 pub(crate) struct LogQuery {
+    /// The container whose log is asked for (needed when the pod has several).
     pub container: Option<String>,
+    /// Lines before this time (unix seconds) are left out, as `sinceTime` asks.
     pub since_seconds_epoch: Option<i64>,
+    /// Whether each line keeps its RFC 3339 time, as `timestamps=true` asks.
     pub timestamps: bool,
 }
 
+/// Reads `container`, `sinceTime` and `timestamps`; refuses `follow`, which the fake cannot
+/// honour.
 pub(crate) fn parse(query: &str) -> Result<LogQuery, String> {
     let mut out = LogQuery {
         container: None,

@@ -1,31 +1,23 @@
-//! Routing, paging and recording: the part of an API server's behaviour the client can see.
+//! Routing, answering and recording: the part of an API server's behaviour the client can
+//! see (paging in [`crate::paging`], exec in [`crate::exec`]).
 
 use std::convert::Infallible;
 use std::sync::Arc;
 use std::sync::atomic::{AtomicU64, Ordering};
 
-use base64::Engine;
 use bytes::Bytes;
 use futures_util::StreamExt;
-use http_body_util::{BodyExt, StreamBody, combinators::UnsyncBoxBody};
+use http_body_util::{BodyExt, StreamBody};
 use hyper::body::{Frame, Incoming};
 use hyper::header::{ACCEPT, AUTHORIZATION, CONTENT_TYPE};
 use hyper::{Method, Request, Response, StatusCode};
 use hyper_util::rt::TokioIo;
-use serde_json::{Value, json};
+use serde_json::json;
 
-use crate::cluster::ListView;
+use crate::paging::{decode_continue, list_body, parse_query};
 use crate::resources::{self, ResourceType};
+use crate::response::{Body, BodyStream, error, ok};
 use crate::{Access, Fault, RecordedRequest, Shared, TOKEN};
-
-/// Every response body: a stream of chunks, counted as they go out.
-pub(crate) type Body = UnsyncBoxBody<Bytes, Infallible>;
-
-/// Items rendered per body chunk when streaming a list.
-const CHUNK_ITEMS: usize = 200;
-
-/// The `resourceVersion` every list reports (the fake's objects never change).
-const RESOURCE_VERSION: &str = "424242";
 
 /// Accepts connections until the listener fails; each connection is served on its own task.
 pub(crate) async fn serve(
@@ -120,37 +112,6 @@ fn resource_route(group: &str, version: &str, rest: &[&str]) -> Route {
         name: name.map(str::to_owned),
         subresource: subresource.map(str::to_owned),
     })
-}
-
-/// The query parameters a list understands.
-#[derive(Default)]
-struct ListQuery {
-    limit: Option<usize>,
-    continue_token: Option<String>,
-    unsupported: Vec<String>,
-}
-
-fn parse_query(query: &str) -> Result<ListQuery, String> {
-    let mut out = ListQuery::default();
-    for (key, value) in form_urlencoded::parse(query.as_bytes()) {
-        match key.as_ref() {
-            "limit" => {
-                let limit: usize = value
-                    .parse()
-                    .map_err(|_| format!("limit must be a whole number, found {value:?}"))?;
-                out.limit = (limit > 0).then_some(limit);
-            }
-            "continue" if !value.is_empty() => out.continue_token = Some(value.into_owned()),
-            "labelSelector" | "fieldSelector" | "watch"
-                if !value.is_empty() && value != "false" =>
-            {
-                out.unsupported.push(key.into_owned())
-            }
-            // Accepted and meaningless here: the fake's objects never change.
-            _ => {}
-        }
-    }
-    Ok(out)
 }
 
 fn access_of(method: &Method, route: &Route) -> Access {
@@ -302,42 +263,6 @@ fn record(
             Arc::clone(&counter),
         ));
     counter
-}
-
-/// A JSON response (not counted: used before the body stream exists, e.g. exec refusals).
-pub(crate) fn json_response(status: StatusCode, value: &Value) -> Response<Body> {
-    let bytes = Bytes::from(serde_json::to_vec(value).unwrap_or_default());
-    let body = http_body_util::Full::new(bytes).boxed_unsync();
-    let mut response = Response::new(body);
-    *response.status_mut() = status;
-    response.headers_mut().insert(
-        CONTENT_TYPE,
-        hyper::header::HeaderValue::from_static("application/json"),
-    );
-    response
-}
-
-/// An empty body (a 101 Switching Protocols answer).
-pub(crate) fn empty_body() -> Body {
-    http_body_util::Empty::new().boxed_unsync()
-}
-
-type BodyStream = futures_util::stream::BoxStream<'static, Bytes>;
-
-fn once(value: &Value) -> BodyStream {
-    let bytes = serde_json::to_vec(value).unwrap_or_default();
-    futures_util::stream::once(async move { Bytes::from(bytes) }).boxed()
-}
-
-fn ok(value: &Value) -> (StatusCode, BodyStream) {
-    (StatusCode::OK, once(value))
-}
-
-fn error(status: StatusCode, reason: &str, message: &str) -> (StatusCode, BodyStream) {
-    (
-        status,
-        once(&resources::status(status.as_u16(), reason, message)),
-    )
 }
 
 fn answer(
@@ -552,69 +477,6 @@ fn partial_metadata(accept: &str) -> Result<bool, String> {
     }
 }
 
-fn encode_continue(offset: usize) -> String {
-    let token = json!({"v": "fake.k8s.io/v1", "rv": RESOURCE_VERSION, "start": offset});
-    base64::engine::general_purpose::URL_SAFE_NO_PAD.encode(token.to_string())
-}
-
-fn decode_continue(token: &str) -> Option<usize> {
-    let bytes = base64::engine::general_purpose::URL_SAFE_NO_PAD
-        .decode(token)
-        .ok()?;
-    let value: Value = serde_json::from_slice(&bytes).ok()?;
-    usize::try_from(value.get("start")?.as_u64()?).ok()
-}
-
-/// Streams a list response: the envelope, then items in chunks, so a 150,000-pod list never
-/// sits in memory whole.
-fn list_body(
-    shared: Arc<Shared>,
-    view: ListView,
-    start: usize,
-    end: usize,
-    metadata_only: bool,
-) -> BodyStream {
-    let (kind, api_version) = if metadata_only {
-        (
-            "PartialObjectMetadataList".to_owned(),
-            "meta.k8s.io/v1".to_owned(),
-        )
-    } else {
-        (
-            format!("{}List", view.resource.kind),
-            view.resource.api_version(),
-        )
-    };
-    let mut metadata = json!({"resourceVersion": RESOURCE_VERSION});
-    if end < view.len() {
-        metadata["continue"] = json!(encode_continue(end));
-        metadata["remainingItemCount"] = json!(view.len() - end);
-    }
-    let head = format!(
-        r#"{{"kind":"{kind}","apiVersion":"{api_version}","metadata":{metadata},"items":["#
-    );
-    let view = Arc::new(view);
-    let chunks = futures_util::stream::iter((start..end).step_by(CHUNK_ITEMS)).map(move |from| {
-        let to = end.min(from + CHUNK_ITEMS);
-        let mut out = Vec::with_capacity((to - from) * 2048);
-        for index in from..to {
-            if index > start {
-                out.push(b',');
-            }
-            shared
-                .cluster
-                .write_item(&view, index, metadata_only, &mut out);
-        }
-        Bytes::from(out)
-    });
-    futures_util::stream::once(async move { Bytes::from(head) })
-        .chain(chunks)
-        .chain(futures_util::stream::once(async {
-            Bytes::from_static(b"]}")
-        }))
-        .boxed()
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -632,12 +494,6 @@ mod tests {
             partial_metadata("application/json;as=Table;v=v1,application/json"),
             Ok(false)
         );
-    }
-
-    #[test]
-    fn continue_tokens_round_trip_and_reject_forgeries() {
-        assert_eq!(decode_continue(&encode_continue(1500)), Some(1500));
-        assert_eq!(decode_continue("not-a-token"), None);
     }
 
     #[test]

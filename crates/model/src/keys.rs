@@ -166,6 +166,9 @@ impl fmt::Display for RunKey {
 /// The name of the run document in a run folder.
 pub const TELEMETRY_FILE: &str = "telemetry.json";
 
+/// The name of a Prometheus backup's manifest, uploaded after its last part.
+pub const PROMETHEUS_MANIFEST_FILE: &str = "prometheus-manifest.json";
+
 /// The name of a file in a run folder, checked against the segment grammar.
 #[derive(Debug, Clone, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize)]
 #[serde(try_from = "String", into = "String")]
@@ -186,6 +189,42 @@ impl ArtifactName {
     /// What kind of file krkn (or our collector) uploads under this name.
     pub fn kind(&self) -> ArtifactKind {
         ArtifactKind::of(&self.0)
+    }
+
+    /// `prometheus-NN.tar`, part `part` of a Prometheus backup.
+    pub fn prometheus_part(part: u32) -> Self {
+        ArtifactName::known(ArtifactKind::PrometheusPart { part })
+    }
+
+    /// `prometheus-manifest.json`, the manifest of a complete backup.
+    pub fn prometheus_manifest() -> Self {
+        ArtifactName::known(ArtifactKind::PrometheusManifest)
+    }
+
+    /// `prometheus-window-NN.om.gz`, part `part` of a window export.
+    pub fn prometheus_window_part(part: u32) -> Self {
+        ArtifactName::known(ArtifactKind::PrometheusWindowPart { part })
+    }
+
+    /// `critical-alerts-NN.log`, an alert summary.
+    pub fn critical_alerts(part: u32) -> Self {
+        ArtifactName::known(ArtifactKind::CriticalAlerts { part })
+    }
+
+    /// `logs-NN.tar.gz`, or `logs-<namespace>-NN.tar.gz`; refused when the namespace would
+    /// make the name leave the segment grammar.
+    pub fn logs(namespace: Option<&str>, part: u32) -> Result<Self, KeyError> {
+        let kind = ArtifactKind::Logs {
+            namespace: namespace.map(str::to_owned),
+            part,
+        };
+        ArtifactName::new(&kind.file_name().unwrap_or_default())
+    }
+
+    /// The name of a kind whose name is made of fixed text and a number only, which always
+    /// fits the grammar (`every_kind_round_trips_through_its_name` holds it).
+    fn known(kind: ArtifactKind) -> Self {
+        ArtifactName(kind.file_name().unwrap_or_default())
     }
 }
 
@@ -249,7 +288,7 @@ impl ArtifactKind {
         if name == TELEMETRY_FILE {
             return ArtifactKind::Telemetry;
         }
-        if name == "prometheus-manifest.json" {
+        if name == PROMETHEUS_MANIFEST_FILE {
             return ArtifactKind::PrometheusManifest;
         }
         if let Some(part) = numbered(name, "prometheus-window-", ".om.gz") {
@@ -282,6 +321,28 @@ impl ArtifactKind {
             }
         }
         ArtifactKind::Other
+    }
+}
+
+impl ArtifactKind {
+    /// The file name of this kind, the inverse of [`ArtifactKind::of`] (`None` for
+    /// [`ArtifactKind::Other`]): part numbers get two digits or more, as krkn writes them, and
+    /// an empty namespace names the all-namespaces logs, as `of` never yields one.
+    pub fn file_name(&self) -> Option<String> {
+        Some(match self {
+            ArtifactKind::Telemetry => TELEMETRY_FILE.to_owned(),
+            ArtifactKind::PrometheusPart { part } => format!("prometheus-{part:02}.tar"),
+            ArtifactKind::PrometheusManifest => PROMETHEUS_MANIFEST_FILE.to_owned(),
+            ArtifactKind::PrometheusWindowPart { part } => {
+                format!("prometheus-window-{part:02}.om.gz")
+            }
+            ArtifactKind::CriticalAlerts { part } => format!("critical-alerts-{part:02}.log"),
+            ArtifactKind::Logs { namespace, part } => match namespace.as_deref() {
+                Some(ns) if !ns.is_empty() => format!("logs-{ns}-{part:02}.tar.gz"),
+                _ => format!("logs-{part:02}.tar.gz"),
+            },
+            ArtifactKind::Other => return None,
+        })
     }
 }
 
@@ -322,6 +383,71 @@ mod tests {
                 "{:?}", value
             );
         }
+    }
+
+    fn any_kind() -> impl proptest::strategy::Strategy<Value = ArtifactKind> {
+        use proptest::prelude::*;
+        // Namespaces as Kubernetes allows them (DNS labels).
+        let namespace = proptest::option::of("[a-z0-9]([a-z0-9-]{0,30}[a-z0-9])?");
+        prop_oneof![
+            Just(ArtifactKind::Telemetry),
+            any::<u32>().prop_map(|part| ArtifactKind::PrometheusPart { part }),
+            Just(ArtifactKind::PrometheusManifest),
+            any::<u32>().prop_map(|part| ArtifactKind::PrometheusWindowPart { part }),
+            any::<u32>().prop_map(|part| ArtifactKind::CriticalAlerts { part }),
+            (namespace, any::<u32>())
+                .prop_map(|(namespace, part)| ArtifactKind::Logs { namespace, part }),
+        ]
+    }
+
+    proptest::proptest! {
+        /// Formatting a kind's name and classifying it again gives the kind back, and the
+        /// name is a valid segment: the collector names files the way the service reads them.
+        #[test]
+        fn every_kind_round_trips_through_its_name(kind in any_kind()) {
+            let name = kind.file_name().expect("a named kind");
+            let artifact = ArtifactName::new(&name);
+            proptest::prop_assert!(artifact.is_ok(), "{:?}", name);
+            proptest::prop_assert_eq!(ArtifactKind::of(&name), kind);
+        }
+    }
+
+    #[test]
+    fn the_collectors_names_are_krkns() {
+        assert_eq!(
+            ArtifactName::prometheus_part(0).as_str(),
+            "prometheus-00.tar"
+        );
+        assert_eq!(
+            ArtifactName::prometheus_part(123).as_str(),
+            "prometheus-123.tar"
+        );
+        assert_eq!(
+            ArtifactName::prometheus_manifest().as_str(),
+            "prometheus-manifest.json"
+        );
+        assert_eq!(
+            ArtifactName::prometheus_window_part(7).as_str(),
+            "prometheus-window-07.om.gz"
+        );
+        assert_eq!(
+            ArtifactName::critical_alerts(0).as_str(),
+            "critical-alerts-00.log"
+        );
+        assert_eq!(
+            ArtifactName::logs(None, 0).map(String::from),
+            Ok("logs-00.tar.gz".to_owned())
+        );
+        assert_eq!(
+            ArtifactName::logs(Some(""), 0).map(String::from),
+            Ok("logs-00.tar.gz".to_owned())
+        );
+        assert_eq!(
+            ArtifactName::logs(Some("openshift-etcd"), 0).map(String::from),
+            Ok("logs-openshift-etcd-00.tar.gz".to_owned())
+        );
+        assert!(ArtifactName::logs(Some("a/b"), 0).is_err());
+        assert_eq!(ArtifactKind::Other.file_name(), None);
     }
 
     #[test]

@@ -15,7 +15,10 @@
 //! - [`parameters`]: `parameters_base64` decoding, kubeconfig anonymising, normalisation;
 //!   [`alias_budget`]: the bound on what YAML aliases may expand to.
 //! - [`problem`]: [`Problem`] and [`Problems`], each with a JSON path.
-//! - [`keys`]: [`RunKey`] and [`ArtifactName`], the only way a name becomes a storage key.
+//! - [`keys`]: [`RunKey`] and [`ArtifactName`], the only way a name becomes a storage key;
+//!   [`ArtifactKind`] formats and parses the names of a run's files.
+//! - [`manifest`]: [`BackupManifest`], `prometheus-manifest.json` as written and read.
+//! - [`version`]: [`version::major_minor`], `major_version` from a cluster version.
 //! - [`config`]: the `telemetry` section of krkn's `config.yaml`.
 //! - [`schema`]: JSON Schemas generated from the types; [`shape`]: the JSON kinds each field
 //!   accepts, which the parser's error messages name.
@@ -39,6 +42,7 @@ pub mod config;
 pub mod export;
 pub mod field;
 pub mod keys;
+pub mod manifest;
 pub mod parameters;
 pub mod parse;
 pub mod problem;
@@ -50,6 +54,7 @@ pub mod schema;
 pub mod shape;
 pub mod telemetry;
 pub mod validate;
+pub mod version;
 
 pub use alerts::{ChaosRunAlert, ChaosRunAlertSummary};
 pub use cluster::{
@@ -58,6 +63,7 @@ pub use cluster::{
 pub use config::{ConfigError, KrknConfig, PrometheusConfig, Secret, TelemetryConfig};
 pub use field::Field;
 pub use keys::{ArtifactKind, ArtifactName, KeyError, RunKey, krkn_request_id};
+pub use manifest::BackupManifest;
 pub use parse::{TelemetryFile, parse_json};
 pub use problem::{Problem, Problems};
 pub use raw::RawJson;

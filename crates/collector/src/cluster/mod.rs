@@ -1,8 +1,13 @@
+//! Every call to the Kubernetes API (a test holds it: `kube` and `k8s_openapi` are named
+//! nowhere else), so the RBAC the collector needs is read off this folder.
+//!
 //! Cluster metadata, collected the way krkn-lib does (`KRKN-PROTOCOL.md` section 3), but with
 //! every probe running concurrently under one deadline: a probe that fails or is still running
 //! at the deadline leaves its field unset and becomes a warning; the rest still arrives.
 //!
 //! - [`connect`]: the kube client from a kubeconfig, `KUBECONFIG` or the in-cluster account.
+//! - [`pods`]: containers listed and their logs opened (`pods/log`), for the logs.
+//! - [`exec`]: a command's stdout through `pods/exec`, for the Prometheus backup.
 //! - [`nodes`]: node summaries, taints, node count, FIPS on plain Kubernetes.
 //! - [`objects`]: object counts from metadata-only, paged lists.
 //! - [`openshift`]: ClusterVersion, Infrastructure, Network, FIPS, etcd encryption, IPsec.
@@ -10,18 +15,23 @@
 
 pub mod connect;
 pub mod events;
+pub mod exec;
 pub mod nodes;
 pub mod objects;
 pub mod openshift;
+pub mod pods;
 
 use std::collections::BTreeMap;
 use std::future::Future;
 use std::time::Duration;
 
+use krkn_telemetry_model::version::major_minor;
 use krkn_telemetry_model::{ChaosRunTelemetry, Field, NodeInfo, Scalar, Taint};
 use tokio::time::Instant;
 
 pub use connect::{ConnectError, connect};
+/// The Kubernetes client, named here so that code outside this module needs no `kube` path.
+pub use kube::Client;
 pub use objects::ListMode;
 
 /// Everything metadata collection found. `None` means the probe failed or ran out of time (a
@@ -189,7 +199,7 @@ pub async fn collect(client: &kube::Client, options: &CollectOptions) -> Cluster
     }
     if let Some(extra) = extra {
         // On OpenShift the version is the release; the Kubernetes one would mislead.
-        metadata.major_version = extra.cluster_version.as_deref().map(release_major_minor);
+        metadata.major_version = extra.cluster_version.as_deref().map(major_minor);
         metadata.cluster_version = extra.cluster_version;
         metadata.cloud_infrastructure = extra.cloud_infrastructure;
         metadata.cloud_type = extra.cloud_type;
@@ -208,24 +218,10 @@ pub async fn collect(client: &kube::Client, options: &CollectOptions) -> Cluster
     metadata
 }
 
-/// `major.minor` from `/version`'s fields, without the `+` some distributions add (`31+`).
-pub fn kubernetes_major_minor(major: &str, minor: &str) -> String {
-    let digits = |s: &str| {
-        s.chars()
-            .take_while(char::is_ascii_digit)
-            .collect::<String>()
-    };
-    format!("{}.{}", digits(major), digits(minor))
-}
-
-/// `major.minor` of an OpenShift release (`4.18.0-0.nightly-…` → `4.18`, `4.4.3` → `4.4`).
-pub fn release_major_minor(release: &str) -> String {
-    let mut parts = release.split(['.', '-', '+']);
-    let major = parts.next().unwrap_or_default();
-    match parts.next() {
-        Some(minor) => format!("{major}.{minor}"),
-        None => major.to_owned(),
-    }
+/// `major.minor` from `/version`'s fields (`1` and `31+` → `1.31`), by the model's rule, so
+/// the service derives the same value from `cluster_version` when a sender leaves it out.
+fn kubernetes_major_minor(major: &str, minor: &str) -> String {
+    major_minor(&format!("{major}.{minor}"))
 }
 
 impl ClusterMetadata {
@@ -321,18 +317,13 @@ pub const CLUSTER_FIELDS: &[&str] = &[
 mod tests {
     use super::*;
 
+    /// The collector's two sources of a version: `/version` and OpenShift's release.
     #[test]
     fn versions_become_major_dot_minor() {
         assert_eq!(kubernetes_major_minor("1", "31+"), "1.31");
         assert_eq!(kubernetes_major_minor("1", "17"), "1.17");
-        assert_eq!(
-            release_major_minor("4.18.0-0.nightly-2025-03-13-035622"),
-            "4.18"
-        );
-        assert_eq!(
-            release_major_minor("4.4.0-0.nightly-2020-03-18-092817"),
-            "4.4"
-        );
-        assert_eq!(release_major_minor("4.9.1"), "4.9");
+        assert_eq!(major_minor("4.18.0-0.nightly-2025-03-13-035622"), "4.18");
+        assert_eq!(major_minor("4.4.0-0.nightly-2020-03-18-092817"), "4.4");
+        assert_eq!(major_minor("4.9.1"), "4.9");
     }
 }

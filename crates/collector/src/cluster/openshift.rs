@@ -112,6 +112,88 @@ async fn desired_pods(api: &Api<DaemonSet>, name: &str) -> Result<Option<i32>, P
     }
 }
 
+/// The release from ClusterVersion's Available condition.
+async fn release(client: &kube::Client) -> Result<String, ProbeError> {
+    let version = get_json(
+        &config_api(client, "ClusterVersion", "clusterversions"),
+        "version",
+    )
+    .await?;
+    release_from_cluster_version(&version).ok_or_else(|| {
+        ProbeError::Unexpected("ClusterVersion has no Available condition with a message".into())
+    })
+}
+
+/// The platform and cloud type from `infrastructures/cluster`.
+async fn infrastructure(client: &kube::Client) -> Result<(Option<String>, String), ProbeError> {
+    let infra = get_json(
+        &config_api(client, "Infrastructure", "infrastructures"),
+        "cluster",
+    )
+    .await?;
+    Ok(platform_and_cloud_type(&infra))
+}
+
+/// The network types of every Network object.
+async fn network_types(client: &kube::Client) -> Result<Vec<String>, ProbeError> {
+    let list = config_api(client, "Network", "networks")
+        .list(&ListParams::default())
+        .await?;
+    Ok(list
+        .items
+        .iter()
+        .filter_map(|n| {
+            n.data
+                .pointer("/status/networkType")?
+                .as_str()
+                .map(str::to_owned)
+        })
+        .collect())
+}
+
+/// FIPS from the installer's config in `kube-system/cluster-config-v1`.
+async fn fips(client: &kube::Client) -> Result<bool, ProbeError> {
+    let api: Api<ConfigMap> = Api::namespaced(client.clone(), "kube-system");
+    let install = api
+        .get_opt("cluster-config-v1")
+        .await?
+        .and_then(|cm| cm.data?.remove("install-config"));
+    match install {
+        Some(text) => install_config_fips(&text),
+        None => Ok(false),
+    }
+}
+
+/// etcd encryption from `apiservers/cluster`.
+async fn etcd_encryption(client: &kube::Client) -> Result<bool, ProbeError> {
+    let api = config_api(client, "APIServer", "apiservers");
+    // Every OpenShift cluster has `apiservers/cluster`; without one there is no
+    // encryption configured to find.
+    let server = match api.get_opt("cluster").await? {
+        Some(server) => {
+            serde_json::to_value(&server).map_err(|e| ProbeError::Unexpected(e.to_string()))?
+        }
+        None => return Ok(false),
+    };
+    let kind = server
+        .pointer("/spec/encryption/type")
+        .and_then(Value::as_str)
+        .unwrap_or_default()
+        .to_ascii_lowercase();
+    Ok(kind == "aescbc" || kind == "aesgcm")
+}
+
+/// IPsec on OpenShift: OVN's IPsec DaemonSet with pods wanted.
+async fn ovn_ipsec(client: &kube::Client) -> Result<bool, ProbeError> {
+    let api: Api<DaemonSet> = Api::namespaced(client.clone(), "openshift-ovn-kubernetes");
+    // `ovn-ipsec` up to 4.14, `ovn-ipsec-host` since (krkn-lib only knows the first).
+    let mut enabled = false;
+    for name in ["ovn-ipsec", "ovn-ipsec-host"] {
+        enabled |= desired_pods(&api, name).await?.is_some_and(|n| n > 0);
+    }
+    Ok(enabled)
+}
+
 /// Runs every OpenShift probe concurrently until `deadline`.
 pub(crate) async fn collect(
     client: &kube::Client,
@@ -119,78 +201,12 @@ pub(crate) async fn collect(
     deadline: Instant,
     warnings: &std::sync::Mutex<Vec<String>>,
 ) -> OpenShiftFacts {
-    let release = async {
-        let version = get_json(
-            &config_api(client, "ClusterVersion", "clusterversions"),
-            "version",
-        )
-        .await?;
-        release_from_cluster_version(&version).ok_or_else(|| {
-            ProbeError::Unexpected(
-                "ClusterVersion has no Available condition with a message".into(),
-            )
-        })
-    };
-    let infrastructure = async {
-        let infra = get_json(
-            &config_api(client, "Infrastructure", "infrastructures"),
-            "cluster",
-        )
-        .await?;
-        Ok(platform_and_cloud_type(&infra))
-    };
-    let networks = async {
-        let list = config_api(client, "Network", "networks")
-            .list(&ListParams::default())
-            .await?;
-        Ok(list
-            .items
-            .iter()
-            .filter_map(|n| {
-                n.data
-                    .pointer("/status/networkType")?
-                    .as_str()
-                    .map(str::to_owned)
-            })
-            .collect::<Vec<_>>())
-    };
-    let fips = async {
-        let api: Api<ConfigMap> = Api::namespaced(client.clone(), "kube-system");
-        let install = api
-            .get_opt("cluster-config-v1")
-            .await?
-            .and_then(|cm| cm.data?.remove("install-config"));
-        match install {
-            Some(text) => install_config_fips(&text),
-            None => Ok(false),
-        }
-    };
-    let etcd = async {
-        let api = config_api(client, "APIServer", "apiservers");
-        // Every OpenShift cluster has `apiservers/cluster`; without one there is no
-        // encryption configured to find.
-        let server = match api.get_opt("cluster").await? {
-            Some(server) => {
-                serde_json::to_value(&server).map_err(|e| ProbeError::Unexpected(e.to_string()))?
-            }
-            None => return Ok(false),
-        };
-        let kind = server
-            .pointer("/spec/encryption/type")
-            .and_then(Value::as_str)
-            .unwrap_or_default()
-            .to_ascii_lowercase();
-        Ok(kind == "aescbc" || kind == "aesgcm")
-    };
-    let ipsec = async {
-        let api: Api<DaemonSet> = Api::namespaced(client.clone(), "openshift-ovn-kubernetes");
-        // `ovn-ipsec` up to 4.14, `ovn-ipsec-host` since (krkn-lib only knows the first).
-        let mut enabled = false;
-        for name in ["ovn-ipsec", "ovn-ipsec-host"] {
-            enabled |= desired_pods(&api, name).await?.is_some_and(|n| n > 0);
-        }
-        Ok(enabled)
-    };
+    let (release, infrastructure, networks) = (
+        release(client),
+        infrastructure(client),
+        network_types(client),
+    );
+    let (fips, etcd, ipsec) = (fips(client), etcd_encryption(client), ovn_ipsec(client));
     let (mode, size) = (options.list_mode, options.page_size);
     let builds = dynamic_api(client, "build.openshift.io", "v1", "Build", "builds");
     let routes = dynamic_api(client, "route.openshift.io", "v1", "Route", "routes");

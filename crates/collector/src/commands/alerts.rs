@@ -6,7 +6,7 @@ use krkn_telemetry_model::Secret;
 use crate::Outcome;
 use crate::alerts::{self, AlertWindow, Prometheus};
 use crate::cli::AlertsArgs;
-use crate::pipeline::prometheus_settings;
+use crate::settings::prometheus_settings;
 
 /// Queries Prometheus and prints (or writes) the summary.
 pub async fn run(args: &AlertsArgs) -> anyhow::Result<Outcome> {

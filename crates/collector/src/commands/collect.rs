@@ -5,7 +5,7 @@ use anyhow::Context;
 use crate::Outcome;
 use crate::cli::CollectArgs;
 use crate::cluster;
-use crate::pipeline::collect_options;
+use crate::settings::collect_options;
 
 /// Connects, collects, prints (or writes) the JSON.
 pub async fn run(args: &CollectArgs) -> anyhow::Result<Outcome> {

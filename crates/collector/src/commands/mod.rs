@@ -2,8 +2,10 @@
 
 mod alerts;
 mod collect;
-pub mod logs;
+mod logs;
 mod prometheus_backup;
+mod run;
+mod send;
 mod validate;
 
 use crate::Outcome;
@@ -24,8 +26,8 @@ pub fn run(cli: Cli) -> anyhow::Result<Outcome> {
             Command::Validate(args) => validate::run(args),
             Command::Collect(args) => collect::run(args).await,
             Command::Alerts(args) => alerts::run(args).await,
-            Command::Send(args) => crate::pipeline::send(args, false).await,
-            Command::Run(args) => crate::pipeline::send(args, true).await,
+            Command::Send(args) => send::run(args).await,
+            Command::Run(args) => run::run(args).await,
             Command::Logs(args) => logs::run(args).await,
             Command::PrometheusBackup(args) => prometheus_backup::run(args).await,
         }

@@ -5,8 +5,8 @@ use krkn_telemetry_model::RunKey;
 use crate::Outcome;
 use crate::cli::PrometheusBackupArgs;
 use crate::cluster;
-use crate::pipeline::{load_config, service_client};
 use crate::prometheus::{self, PodOverrides};
+use crate::settings::{self, load_config, service_client};
 
 /// Finds the pod, streams, uploads, reports.
 pub async fn run(args: &PrometheusBackupArgs) -> anyhow::Result<Outcome> {
@@ -42,7 +42,7 @@ pub async fn run(args: &PrometheusBackupArgs) -> anyhow::Result<Outcome> {
         let Some(api) = service_client(&config, &args.service)? else {
             anyhow::bail!("telemetry.api_url is not set");
         };
-        let settings = crate::pipeline::prometheus_settings(
+        let settings = settings::prometheus_settings(
             &url,
             &args.prometheus,
             config.prometheus.bearer_token.clone(),
@@ -60,12 +60,7 @@ pub async fn run(args: &PrometheusBackupArgs) -> anyhow::Result<Outcome> {
         )
         .await);
     }
-    let kubeconfig = args.cluster.kubeconfig.clone().or_else(|| {
-        config
-            .kubeconfig_path
-            .as_deref()
-            .map(crate::pipeline::expand_home)
-    });
+    let kubeconfig = settings::kubeconfig(args.cluster.kubeconfig.as_deref(), &config);
     let client = cluster::connect(kubeconfig.as_deref()).await?;
     let Some(api) = service_client(&config, &args.service)? else {
         anyhow::bail!("telemetry.api_url is not set");

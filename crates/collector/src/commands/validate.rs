@@ -10,7 +10,7 @@ use crate::cli::ValidateArgs;
 
 /// Reads the input, checks it, and prints problems (stdout) and a summary (stderr).
 pub fn run(args: &ValidateArgs) -> anyhow::Result<Outcome> {
-    let (name, bytes) = crate::pipeline::read_input(&args.input)?;
+    let (name, bytes) = crate::input::read_input(&args.input)?;
     let mut stdout = std::io::stdout().lock();
     match check(&bytes, args.normalize) {
         Ok(file) => {

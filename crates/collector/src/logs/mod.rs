@@ -7,8 +7,10 @@
 //! - [`must_gather`]: a gather folder's layout, zone and output names.
 //! - [`pods`]: the native source, container logs through the API.
 //! - [`oc`]: the `oc adm must-gather` / `oc adm inspect` source.
+//! - [`job`]: one job from source to folder or upload, shared by `logs` and `run`.
 
 pub mod filter;
+pub mod job;
 pub mod must_gather;
 pub mod oc;
 pub mod pods;
@@ -70,14 +72,6 @@ pub fn filter_gather(
         summary.stats.kept, summary.stats.lines, summary.files, summary.kept_files
     ));
     Ok(summary)
-}
-
-/// The archive name krkn gives filtered logs: `logs-00.tar.gz`, or `logs-<ns>-00.tar.gz`.
-pub fn archive_name(namespace: Option<&str>) -> String {
-    match namespace {
-        Some(ns) if !ns.is_empty() => format!("logs-{ns}-00.tar.gz"),
-        _ => "logs-00.tar.gz".to_owned(),
-    }
 }
 
 /// A writer that counts and hashes what goes through it.

@@ -1,5 +1,5 @@
-//! The native log source: every container's log read through the API (`pods/log` with
-//! `sinceTime` at the window's start and `timestamps=true`), no `oc` needed. Each log goes
+//! The native log source: every container's log read through the API (listed and opened by
+//! [`crate::cluster::pods`], from the window's start), no `oc` needed. Each log goes
 //! through the same filter as a must-gather's and is named as `oc adm must-gather` would save
 //! it (`namespaces.<ns>.pods.<pod>.<container>.<container>.logs.current.log`), so both sources
 //! give the same archive. Logs are read a few at a time, in blocks, never whole.
@@ -8,11 +8,10 @@ use std::path::Path;
 
 use futures_util::AsyncReadExt;
 use futures_util::{StreamExt, TryStreamExt};
-use k8s_openapi::api::core::v1::Pod;
-use kube::api::{Api, ListParams, LogParams};
 
 use super::{FilterStats, GatherSummary, LogFilter};
-use crate::cluster::ProbeError;
+use crate::cluster::pods::{ContainerLog, containers, log_stream};
+use crate::cluster::{Client, ProbeError};
 
 /// Container logs read at once.
 const CONCURRENT_LOGS: usize = 6;
@@ -20,83 +19,23 @@ const CONCURRENT_LOGS: usize = 6;
 /// Bytes read from a log before they are filtered.
 const BLOCK: usize = 1 << 20;
 
-/// One container to read.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct ContainerLog {
-    /// Namespace.
-    pub namespace: String,
-    /// Pod.
-    pub pod: String,
-    /// Container (init containers included).
-    pub container: String,
-}
-
-impl ContainerLog {
-    /// The file name `oc adm must-gather` gives this log.
-    pub fn output_name(&self) -> String {
-        format!(
-            "namespaces.{0}.pods.{1}.{2}.{2}.logs.current.log",
-            self.namespace, self.pod, self.container
-        )
-    }
-}
-
-/// Every container of every pod (in `namespace`, or all), listed page by page.
-pub async fn containers(
-    client: &kube::Client,
-    namespace: Option<&str>,
-) -> Result<Vec<ContainerLog>, ProbeError> {
-    let api: Api<Pod> = match namespace {
-        Some(ns) => Api::namespaced(client.clone(), ns),
-        None => Api::all(client.clone()),
-    };
-    let mut out = Vec::new();
-    let mut params = ListParams::default().limit(500);
-    loop {
-        let page = api.list(&params).await?;
-        for pod in &page.items {
-            let (Some(ns), Some(name)) = (&pod.metadata.namespace, &pod.metadata.name) else {
-                continue;
-            };
-            let spec = pod.spec.as_ref();
-            let names = spec
-                .into_iter()
-                .flat_map(|s| {
-                    s.init_containers
-                        .iter()
-                        .flatten()
-                        .chain(s.containers.iter())
-                })
-                .map(|c| c.name.clone());
-            out.extend(names.map(|container| ContainerLog {
-                namespace: ns.clone(),
-                pod: name.clone(),
-                container,
-            }));
-        }
-        match page.metadata.continue_.filter(|c| !c.is_empty()) {
-            Some(token) => params = params.continue_token(&token),
-            None => return Ok(out),
-        }
-    }
+/// The file name `oc adm must-gather` gives a container's log, so both sources give the
+/// same archive.
+pub fn output_name(log: &ContainerLog) -> String {
+    format!(
+        "namespaces.{0}.pods.{1}.{2}.{2}.logs.current.log",
+        log.namespace, log.pod, log.container
+    )
 }
 
 async fn one_log(
-    client: &kube::Client,
+    client: &Client,
     log: &ContainerLog,
     filter: &LogFilter,
     since: i64,
     output_dir: &Path,
 ) -> Result<FilterStats, String> {
-    let api: Api<Pod> = Api::namespaced(client.clone(), &log.namespace);
-    let params = LogParams {
-        container: Some(log.container.clone()),
-        since_time: k8s_openapi::jiff::Timestamp::from_second(since).ok(),
-        timestamps: true,
-        ..LogParams::default()
-    };
-    let reader = api
-        .log_stream(&log.pod, &params)
+    let reader = log_stream(client, log, since)
         .await
         .map_err(|e| format!("{}/{} {}: {e}", log.namespace, log.pod, log.container))?;
     let mut reader = Box::pin(reader);
@@ -141,7 +80,7 @@ async fn one_log(
         }
     }
     if let Some(file) = writer {
-        file.persist(output_dir.join(log.output_name()))
+        file.persist(output_dir.join(output_name(log)))
             .map_err(|e| e.error.to_string())?;
     }
     Ok(stats)
@@ -150,7 +89,7 @@ async fn one_log(
 /// Reads and filters every container log of the cluster (or `namespace`) into `output_dir`.
 /// A log that cannot be read (a pod gone meanwhile) is a warning, not a failure.
 pub async fn gather(
-    client: &kube::Client,
+    client: &Client,
     namespace: Option<&str>,
     filter: &LogFilter,
     since: i64,

@@ -1,12 +1,13 @@
 //! The Prometheus backup (`prometheus_backup`): which pod, which folder, where the parts go.
 //!
-//! - [`exec_stream`]: a command's stdout through `pods/exec`, broken streams told apart.
-//! - [`backup`]: the stream cut into checksummed parts, uploaded in parallel, resumable.
+//! - [`backup`]: the stream cut into checksummed parts, uploaded in parallel, resumable;
+//!   `parts`: one part filled, checked or written, and uploaded; [`error`]: why it stopped.
 //! - [`state`]: the resume state file.
 //! - [`window`]: the run window from the HTTP API as OpenMetrics, instead of the WAL.
 
 pub mod backup;
-pub mod exec_stream;
+pub mod error;
+mod parts;
 pub mod state;
 pub mod window;
 
@@ -17,7 +18,8 @@ use krkn_telemetry_model::{RunKey, TelemetryConfig};
 use crate::Outcome;
 use crate::upload::TelemetryApi;
 
-pub use backup::{BackupError, BackupReport, BackupSettings, MANIFEST_FILE, backup, part_name};
+pub use backup::{BackupReport, BackupSettings, backup};
+pub use error::BackupError;
 
 /// The pod krkn backs up on OpenShift.
 pub const OPENSHIFT_PROMETHEUS: (&str, &str, &str) =
@@ -84,16 +86,21 @@ pub fn backup_dir(archive_path: Option<&Path>, request_id: &str) -> PathBuf {
 
 /// The size of the folder to back up, for the progress bar (`du -sb` in the container).
 pub async fn estimate(
-    client: &kube::Client,
+    client: &crate::cluster::Client,
     namespace: &str,
     pod: &str,
     container: &str,
     path: &str,
 ) -> Option<u64> {
-    let stream =
-        exec_stream::ExecStream::start(client, namespace, pod, container, &["du", "-sb", path])
-            .await
-            .ok()?;
+    let stream = crate::cluster::exec::ExecStream::start(
+        client,
+        namespace,
+        pod,
+        container,
+        &["du", "-sb", path],
+    )
+    .await
+    .ok()?;
     let out = stream.read_all(4096).await.ok()?;
     String::from_utf8_lossy(&out)
         .split_whitespace()
@@ -117,7 +124,7 @@ pub struct PodOverrides {
 /// configured one), stream, upload, print the outcome. Failures are printed with what to do
 /// next and end as [`Outcome::Failed`].
 pub async fn step(
-    client: &kube::Client,
+    client: &crate::cluster::Client,
     api: &TelemetryApi,
     config: &TelemetryConfig,
     key: &RunKey,
@@ -192,12 +199,13 @@ pub async fn step(
         Ok(report) => {
             println!("{}", api.files_link(&settings.key));
             eprintln!(
-                "krkn-telemetry: prometheus backup complete: {} parts, {} bytes ({} uploaded now, {} by an earlier run, {} restart(s)), then {MANIFEST_FILE}",
+                "krkn-telemetry: prometheus backup complete: {} parts, {} bytes ({} uploaded now, {} by an earlier run, {} restart(s)), then {}",
                 report.parts,
                 report.bytes,
                 report.uploaded,
                 report.already_uploaded,
-                report.restarts
+                report.restarts,
+                krkn_telemetry_model::BackupManifest::FILE
             );
             Outcome::Success
         }

@@ -21,7 +21,7 @@ pub struct PartRecord {
 
 /// What a backup has done so far.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
-pub struct BackupState {
+pub struct ResumeState {
     /// `<group>/<request_id>` the parts go to.
     pub run: String,
     /// `namespace/pod/container:path` the stream comes from.
@@ -55,11 +55,11 @@ pub enum StateError {
     },
 }
 
-impl BackupState {
+impl ResumeState {
     /// Loads the state in `dir` for this backup, or starts a new one.
     pub fn load(dir: &Path, run: &str, source: &str, part_size: u64) -> Result<Self, StateError> {
         let path = dir.join(STATE_FILE);
-        let fresh = BackupState {
+        let fresh = ResumeState {
             run: run.to_owned(),
             source: source.to_owned(),
             part_size,
@@ -76,7 +76,7 @@ impl BackupState {
                 });
             }
         };
-        let state: BackupState =
+        let state: ResumeState =
             serde_json::from_slice(&text).map_err(|e| StateError::Unreadable {
                 path: path.clone(),
                 reason: format!("not a backup state: {e}"),

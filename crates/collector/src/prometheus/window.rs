@@ -26,11 +26,6 @@ pub const WINDOW_MANIFEST_FILE: &str = "prometheus-window-manifest.json";
 /// Metric names read at once.
 const CONCURRENT_QUERIES: usize = 4;
 
-/// `prometheus-window-NN.om.gz`.
-pub fn window_part_name(number: u32) -> String {
-    format!("prometheus-window-{number:02}.om.gz")
-}
-
 /// Why the export did not finish.
 #[derive(Debug, thiserror::Error)]
 pub enum WindowError {
@@ -131,7 +126,8 @@ impl PartWriter {
             file.sync_all()?;
             let number = self.done.len() as u32;
             self.done.push((
-                self.dir.join(window_part_name(number)),
+                self.dir
+                    .join(ArtifactName::prometheus_window_part(number).as_str()),
                 len,
                 hasher.finalize().into(),
             ));
@@ -150,7 +146,9 @@ impl Write for PartWriter {
             self.finish_part()?;
         }
         if self.current.is_none() {
-            let path = self.dir.join(window_part_name(self.done.len() as u32));
+            let path = self
+                .dir
+                .join(ArtifactName::prometheus_window_part(self.done.len() as u32).as_str());
             self.current = Some((std::fs::File::create(&path)?, Sha256::new(), 0));
         }
         let Some((file, hasher, len)) = self.current.as_mut() else {
@@ -247,8 +245,7 @@ pub async fn export(
     parts.flush()?;
     parts.finish_part()?;
     for (number, (path, len, digest)) in parts.done.iter().enumerate() {
-        let name =
-            ArtifactName::new(&window_part_name(number as u32)).map_err(std::io::Error::other)?;
+        let name = ArtifactName::prometheus_window_part(number as u32);
         api.upload(key, &name, &Payload::file(path.clone(), *len, *digest))
             .await?;
         std::fs::remove_file(path)?;
@@ -264,7 +261,7 @@ pub async fn export(
         "series": report.series,
         "samples": report.samples,
         "parts": parts.done.iter().enumerate().map(|(n, (_, len, digest))| serde_json::json!({
-            "name": window_part_name(n as u32), "size": len, "sha256": hex_digest(digest)
+            "name": ArtifactName::prometheus_window_part(n as u32), "size": len, "sha256": hex_digest(digest)
         })).collect::<Vec<_>>(),
     });
     let name = ArtifactName::new(WINDOW_MANIFEST_FILE).map_err(std::io::Error::other)?;

@@ -4,8 +4,10 @@
 
 mod alerts;
 mod collect;
+mod layout;
 mod logs;
 mod prometheus;
+mod prometheus_window;
 mod rbac;
 mod send;
 mod support;
