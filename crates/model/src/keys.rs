@@ -155,6 +155,43 @@ impl RunKey {
     pub fn telemetry_key(&self) -> String {
         format!("{}/{}/{}", self.group, self.request_id, TELEMETRY_FILE)
     }
+
+    /// The run and the file a storage key of a run's file names (`<group>/<request_id>/<file>`),
+    /// or `None` for any other key.
+    pub fn of_object_key(key: &str) -> Option<(RunKey, ArtifactName)> {
+        let mut parts = key.splitn(3, '/');
+        let (group, request_id, file) = (parts.next()?, parts.next()?, parts.next()?);
+        if group.is_empty() {
+            return None;
+        }
+        Some((
+            RunKey::new(group, request_id).ok()?,
+            ArtifactName::new(file).ok()?,
+        ))
+    }
+}
+
+/// The key prefix of a group's runs, `<group>/`.
+pub fn group_prefix(group: &str) -> Result<String, KeyError> {
+    validate_segment(group, "group")?;
+    Ok(format!("{group}/"))
+}
+
+/// The key of a file in upstream's download forms: `<file>`, `<group>/<file>` or
+/// `<group>/<request_id>/<file>`, every segment checked.
+pub fn download_key(path: &str) -> Result<String, KeyError> {
+    let segments: Vec<&str> = path.split('/').collect();
+    if segments.len() > 3 {
+        return Err(KeyError {
+            what: "file path",
+            shown: shown(path),
+            reason: "must be <file>, <group>/<file> or <group>/<request_id>/<file>".to_owned(),
+        });
+    }
+    for segment in &segments {
+        validate_segment(segment, "path segment")?;
+    }
+    Ok(segments.join("/"))
 }
 
 impl fmt::Display for RunKey {
@@ -370,6 +407,37 @@ pub fn krkn_request_id(unix_seconds: i64, run_uuid: &str, run_tag: &str) -> Stri
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    /// A run file's key reads back as its run and file; other keys do not.
+    #[test]
+    fn object_keys_read_back_as_run_and_file() {
+        let run = RunKey::new("perf", "1764000000-abc").expect("run");
+        let (back, file) = RunKey::of_object_key(&run.telemetry_key()).expect("a run file");
+        assert_eq!(back, run);
+        assert_eq!(file.kind(), ArtifactKind::Telemetry);
+        for other in [
+            "perf/1764000000-abc",
+            "perf",
+            "/x/y",
+            "perf/../x",
+            "a/b/c/d",
+        ] {
+            assert!(RunKey::of_object_key(other).is_none(), "{other}");
+        }
+    }
+
+    /// Group prefixes and upstream's download forms are made of checked segments only.
+    #[test]
+    fn prefixes_and_download_keys_are_checked_segments() {
+        assert_eq!(group_prefix("perf").expect("group"), "perf/");
+        assert!(group_prefix("..").is_err());
+        for good in ["x.log", "perf/x.log", "perf/1-abc/telemetry.json"] {
+            assert_eq!(download_key(good).expect(good), good);
+        }
+        for bad in ["", "perf//x", "../x", "a/b/c/d", "perf/.hidden"] {
+            assert!(download_key(bad).is_err(), "{bad}");
+        }
+    }
 
     proptest::proptest! {
         /// The published pattern says yes exactly when the checker does.

@@ -16,7 +16,7 @@ use axum::extract::{Path, Query, State};
 use axum::http::{HeaderMap, HeaderValue, StatusCode, header};
 use axum::response::{IntoResponse, Response};
 use futures_util::{StreamExt, TryStreamExt};
-use krkn_telemetry_model::keys::validate_segment;
+use krkn_telemetry_model::keys::download_key;
 use krkn_telemetry_model::{ArtifactKind, ArtifactName, RunKey};
 
 use super::{AppState, Authenticated, required_param};
@@ -348,18 +348,14 @@ pub async fn download_url(
     Path(path): Path<String>,
     headers: HeaderMap,
 ) -> Result<Response, ApiError> {
-    let segments: Vec<&str> = path.split('/').collect();
-    if segments.is_empty() || segments.len() > 3 {
+    if path.split('/').count() > 3 {
         return Err(ApiError::BadRequest(
             "use /download-url/<group>/<run>/<file>".to_owned(),
         ));
     }
-    for segment in &segments {
-        validate_segment(segment, "path segment")?;
-    }
+    let key = download_key(&path)?;
     // Top-level files have no group: only users who may read every group see them.
-    user.require_read(Some(if segments.len() > 1 { segments[0] } else { "*" }))?;
-    let key = segments.join("/");
+    user.require_read(Some(key.split_once('/').map_or("*", |(group, _)| group)))?;
     if !state.backend.objects.exists(&key).await? {
         return Err(ApiError::NotFound(key));
     }
@@ -398,12 +394,10 @@ pub async fn download(
     Path(path): Path<String>,
     Query(query): Query<HashMap<String, String>>,
 ) -> Result<Response, ApiError> {
-    for segment in path.split('/') {
-        validate_segment(segment, "path segment")?;
-    }
+    let key = download_key(&path)?;
     let claims = LinkClaims {
         kind: LinkKind::Download,
-        key: path.clone(),
+        key: key.clone(),
         expires: required_param(&query, "expires")?
             .parse()
             .map_err(|_| ApiError::BadRequest("expires must be unix seconds".to_owned()))?,
@@ -412,10 +406,10 @@ pub async fn download(
     };
     let served = served(&state)?;
     served.verify(&claims, required_param(&query, "sig")?)?;
-    let Some(download) = served.open_download(&path).await? else {
-        return Err(ApiError::NotFound(path));
+    let Some(download) = served.open_download(&key).await? else {
+        return Err(ApiError::NotFound(key));
     };
-    let name = path.rsplit('/').next().unwrap_or("download");
+    let name = key.rsplit('/').next().unwrap_or("download");
     let content_type = if name.ends_with(".json") || name.ends_with(".log") {
         "application/json"
     } else {

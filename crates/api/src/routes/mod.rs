@@ -25,7 +25,7 @@ use axum::routing::{get, post, put};
 
 use std::collections::HashMap;
 
-use krkn_telemetry_model::keys::validate_segment;
+use krkn_telemetry_model::keys::{group_prefix, validate_segment};
 
 use axum::extract::FromRequestParts;
 use axum::http::request::Parts;
@@ -220,7 +220,7 @@ pub(crate) async fn read_folder(
                 let inside = state
                     .backend
                     .objects
-                    .list(&format!("{name}/"), None, 1)
+                    .list(&group_prefix(name)?, None, 1)
                     .await?;
                 if !inside.is_empty() {
                     found.push(ListEntry::folder(name.clone()));

@@ -8,7 +8,8 @@ use std::time::Duration;
 use axum::Json;
 use axum::extract::{Path, State};
 use axum::http::HeaderMap;
-use krkn_telemetry_model::keys::{ArtifactKind, RunKey};
+use krkn_telemetry_model::BackupManifest;
+use krkn_telemetry_model::keys::{ArtifactKind, ArtifactName, RunKey};
 use serde::Serialize;
 
 use super::artifacts::base_url;
@@ -118,7 +119,11 @@ pub async fn get_run(
     let mut files = Vec::new();
     let mut manifest = None;
     for entry in entries.into_iter().filter(|e| e.kind == EntryKind::File) {
-        let object_key = format!("{}{}", key.prefix(), entry.path);
+        // Every stored name passed the grammar when it was filed.
+        let Ok(name) = ArtifactName::new(&entry.path) else {
+            continue;
+        };
+        let object_key = key.object_key(&name);
         let kind = ArtifactKind::of(&entry.path);
         if kind == ArtifactKind::PrometheusManifest {
             // Read into memory only when the listing says it is small (an uploader can
@@ -188,7 +193,7 @@ async fn part_checksums(
     files: &[RunFile],
     manifest: &[u8],
 ) -> Result<HashMap<String, String>, ApiError> {
-    let Ok(manifest) = serde_json::from_slice::<ManifestDoc>(manifest) else {
+    let Ok(manifest) = serde_json::from_slice::<BackupManifest>(manifest) else {
         return Ok(HashMap::new());
     };
     let mut checksums = HashMap::new();
@@ -197,7 +202,7 @@ async fn part_checksums(
             continue;
         }
         if let Some(sha256) = objects
-            .stat(&format!("{}{}", key.prefix(), part.name))
+            .stat(&key.object_key(&ArtifactName::new(&part.name)?))
             .await?
             .and_then(|info| info.sha256)
         {
@@ -205,21 +210,6 @@ async fn part_checksums(
         }
     }
     Ok(checksums)
-}
-
-/// One part in the manifest.
-#[derive(serde::Deserialize)]
-struct ManifestPart {
-    name: String,
-    size: u64,
-    sha256: Option<String>,
-}
-
-/// The part of `prometheus-manifest.json` the run page reads.
-#[derive(serde::Deserialize)]
-struct ManifestDoc {
-    parts: Vec<ManifestPart>,
-    total_bytes: Option<u64>,
 }
 
 /// What the stored parts and the manifest (when any) say of the backup: a part counts as
@@ -249,7 +239,7 @@ fn backup_state(
         });
     };
     // A manifest that cannot be read vouches for nothing.
-    let Ok(manifest) = serde_json::from_slice::<ManifestDoc>(bytes) else {
+    let Ok(manifest) = serde_json::from_slice::<BackupManifest>(bytes) else {
         return Some(BackupState {
             manifest: true,
             complete: Some(false),

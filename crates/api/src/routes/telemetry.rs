@@ -8,14 +8,13 @@ use std::collections::HashMap;
 
 use axum::extract::{Query, Request, State};
 use axum::http::{HeaderMap, StatusCode, header};
+use krkn_telemetry_model::version::major_minor;
 use krkn_telemetry_model::{ChaosRunTelemetry, RunKey, export};
 use sha2::{Digest, Sha256};
 
 use super::{AppState, Authenticated, required_param};
 use crate::error::ApiError;
-use crate::store::{
-    PutOutcome, RunRecord, ScenarioRecord, StoreError, major_version_of, run_tag_of,
-};
+use crate::store::{PutOutcome, RunRecord, ScenarioRecord, StoreError, run_tag_of};
 
 /// Files one telemetry document.
 #[utoipa::path(
@@ -186,7 +185,7 @@ pub(crate) fn run_record(key: &RunKey, document: &ChaosRunTelemetry, stored: &[u
         .get()
         .map(|v| v.to_text())
         .filter(|v| !v.is_empty())
-        .unwrap_or_else(|| major_version_of(&cluster_version));
+        .unwrap_or_else(|| major_minor(&cluster_version));
     let run_uuid = text(&document.run_uuid);
     RunRecord {
         group: key.group().to_owned(),

@@ -28,7 +28,7 @@ pub use records::{
     EntryKind, ListEntry, ObjectInfo, PutOutcome, RunRecord, ScenarioRecord, StoredRow,
     UploadRequest, UserRecord,
 };
-pub use run_query::{RunPage, RunPosition, RunQuery, RunSummary, major_version_of, run_tag_of};
+pub use run_query::{RunPage, RunPosition, RunQuery, RunSummary, run_tag_of};
 pub use served::{ServedLinks, UploadError};
 
 /// Documents and files.

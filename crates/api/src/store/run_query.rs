@@ -1,6 +1,6 @@
 //! Which runs to list: the filters of `GET /api/v1/runs` and the export, defined once
-//! ([`RunQuery::accepts`]), pages and where they end, and the facts derived from a run's
-//! request id and cluster version that the filters use.
+//! ([`RunQuery::accepts`]), pages and where they end, and the run tag derived from a run's
+//! request id (the major version comes from the model's `version::major_minor`).
 
 use serde::Serialize;
 
@@ -177,22 +177,6 @@ impl RunPage {
     }
 }
 
-/// The major version of a cluster version: its first two numbers (`4.18.3` → `4.18`).
-pub fn major_version_of(cluster_version: &str) -> String {
-    let mut parts = cluster_version.trim().splitn(3, '.');
-    match (parts.next(), parts.next()) {
-        (Some(major), Some(minor)) if !major.is_empty() && !minor.is_empty() => {
-            let minor: String = minor.chars().take_while(char::is_ascii_digit).collect();
-            if minor.is_empty() {
-                major.to_owned()
-            } else {
-                format!("{major}.{minor}")
-            }
-        }
-        _ => cluster_version.trim().to_owned(),
-    }
-}
-
 /// The run tag of a krkn request id (`<unix>-<run_uuid>-<tag>` → `<tag>`), empty when none.
 pub fn run_tag_of(request_id: &str, run_uuid: &str) -> String {
     if run_uuid.is_empty() {
@@ -210,14 +194,7 @@ mod tests {
     use super::*;
 
     #[test]
-    fn major_versions_and_run_tags_are_derived_as_krkn_writes_them() {
-        assert_eq!(
-            major_version_of("4.18.0-0.nightly-2025-03-13-035622"),
-            "4.18"
-        );
-        assert_eq!(major_version_of("v1.31.4"), "v1.31");
-        assert_eq!(major_version_of("4.19"), "4.19");
-        assert_eq!(major_version_of(""), "");
+    fn run_tags_are_derived_as_krkn_writes_them() {
         assert_eq!(run_tag_of("1764000000-abc-def-my-tag", "abc-def"), "my-tag");
         assert_eq!(run_tag_of("1764000000-abc-def", "abc-def"), "");
         assert_eq!(run_tag_of("1764000000-other", "abc-def"), "");

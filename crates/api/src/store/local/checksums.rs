@@ -2,6 +2,7 @@
 //! `artifacts` table, documents in their run's row), so that a retried upload is decided
 //! without reading the stored object.
 
+use krkn_telemetry_model::{ArtifactKind, RunKey};
 use rusqlite::{OptionalExtension, params};
 
 use super::Core;
@@ -23,15 +24,16 @@ impl Core {
         if let Some((recorded_size, sha256)) = recorded {
             return Ok((recorded_size as u64 == size).then_some(sha256));
         }
-        let mut parts = key.splitn(3, '/');
-        if let (Some(group), Some(run), Some("telemetry.json")) =
-            (parts.next(), parts.next(), parts.next())
+        if let Some((run, file)) = RunKey::of_object_key(key)
+            && file.kind() == ArtifactKind::Telemetry
         {
             let document: Option<(i64, String)> = db
                 .prepare_cached(
                     "SELECT document_bytes, document_sha256 FROM runs WHERE grp = ?1 AND request_id = ?2",
                 )?
-                .query_row(params![group, run], |r| Ok((r.get(0)?, r.get(1)?)))
+                .query_row(params![run.group(), run.request_id()], |r| {
+                    Ok((r.get(0)?, r.get(1)?))
+                })
                 .optional()?;
             return Ok(document
                 .filter(|(n, _)| *n as u64 == size)

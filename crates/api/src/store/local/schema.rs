@@ -9,7 +9,8 @@ use super::document_log;
 use super::paths::io;
 use super::private_files;
 use crate::store::StoreError;
-use crate::store::run_query::{major_version_of, run_tag_of};
+use crate::store::run_query::run_tag_of;
+use krkn_telemetry_model::version::major_minor;
 
 /// The file of the index under a data directory.
 pub(super) fn index_path(data_dir: &Path) -> std::path::PathBuf {
@@ -102,7 +103,7 @@ fn migrate_index(db: &Connection) -> Result<(), StoreError> {
                 params![
                     group,
                     request_id,
-                    major_version_of(&cluster_version),
+                    major_minor(&cluster_version),
                     run_tag_of(&request_id, &run_uuid)
                 ],
             )?;

@@ -1,0 +1,259 @@
+//! The invariants of ARCHITECTURE.md that concern the code's layout, each held by a test that
+//! fails when it is broken (rust-analyzer's tidy tests are the model).
+
+use krkn_telemetry_tidy::files::{Source, code_lines, rust_sources, workspace_root};
+use krkn_telemetry_tidy::modules::{crate_modules, cycles, declared_modules, imports};
+
+/// The crate roots, library first: every module of the workspace hangs off one of them.
+const CRATE_ROOTS: [&str; 9] = [
+    "crates/model/src/lib.rs",
+    "crates/api/src/lib.rs",
+    "crates/api/src/main.rs",
+    "crates/api/src/bin/lambda.rs",
+    "crates/collector/src/lib.rs",
+    "crates/collector/src/main.rs",
+    "crates/fake-kube/src/lib.rs",
+    "crates/fake-kube/src/bin/fake-kube.rs",
+    "crates/tidy/src/lib.rs",
+];
+
+/// Every source the size rules apply to (the code, its tests, benchmarks and fuzz targets).
+const SOURCE_DIRS: [&str; 2] = ["crates", "fuzz/fuzz_targets"];
+
+/// What a comment says to keep a long file or function whole on purpose.
+const WHOLE_ON_PURPOSE: &str = "better whole";
+
+const MAX_FILE_LINES: usize = 600;
+const MAX_FUNCTION_LINES: usize = 100;
+
+/// The code lines of `source` that contain `needle`, as `path:line: text`.
+fn uses_of(source: &Source, needle: &str) -> Vec<String> {
+    code_lines(&source.text)
+        .iter()
+        .enumerate()
+        .filter(|(_, line)| line.contains(needle))
+        .map(|(n, line)| format!("{}:{}: {}", source.path, n + 1, line.trim()))
+        .collect()
+}
+
+/// Routes never touch files or a backend type: storage is reached through the store's traits.
+#[test]
+fn routes_never_touch_files_or_backends() {
+    let forbidden = [
+        "std::fs",
+        "tokio::fs",
+        "fs::File",
+        "LocalStore",
+        "AwsStore",
+        "rusqlite",
+        "aws_sdk",
+    ];
+    let found: Vec<String> = rust_sources(&["crates/api/src/routes"])
+        .iter()
+        .flat_map(|source| forbidden.iter().flat_map(move |f| uses_of(source, f)))
+        .collect();
+    assert!(
+        found.is_empty(),
+        "routes/ touches storage:\n{}",
+        found.join("\n")
+    );
+}
+
+/// Only `crates/api/src/store/` uses the storage crates (SQLite, S3, DynamoDB) or the file
+/// system; `config.rs` reads the console's files in development (`console_override`).
+#[test]
+fn only_the_store_touches_storage() {
+    let forbidden = [
+        "rusqlite",
+        "aws_sdk_s3",
+        "aws_sdk_dynamodb",
+        "std::fs",
+        "tokio::fs",
+    ];
+    let found: Vec<String> = rust_sources(&["crates/api/src"])
+        .iter()
+        .filter(|s| !s.path.starts_with("crates/api/src/store/"))
+        .filter(|s| s.path != "crates/api/src/config.rs")
+        .flat_map(|source| forbidden.iter().flat_map(move |f| uses_of(source, f)))
+        .collect();
+    assert!(
+        found.is_empty(),
+        "storage outside store/:\n{}",
+        found.join("\n")
+    );
+}
+
+/// The names of the `[dependencies]` of a crate's manifest.
+fn dependencies(manifest: &str) -> Vec<String> {
+    let text = std::fs::read_to_string(workspace_root().join(manifest)).expect("manifest");
+    let mut inside = false;
+    let mut names = Vec::new();
+    for line in text.lines() {
+        let line = line.trim();
+        if line.starts_with('[') {
+            inside = line == "[dependencies]";
+            continue;
+        }
+        if inside && let Some((name, _)) = line.split_once(['=', '.']) {
+            let name = name.trim();
+            if !name.is_empty() && !name.starts_with('#') {
+                names.push(name.to_owned());
+            }
+        }
+    }
+    names
+}
+
+/// The model is the schema both sides share: it knows no HTTP, AWS or Kubernetes.
+#[test]
+fn the_model_depends_on_no_http_aws_or_kubernetes_crate() {
+    let deps = dependencies("crates/model/Cargo.toml");
+    assert!(
+        deps.contains(&"serde".to_owned()),
+        "manifest not read: {deps:?}"
+    );
+    let forbidden: Vec<&String> = deps
+        .iter()
+        .filter(|d| {
+            d.starts_with("aws")
+                || d.starts_with("kube")
+                || d.starts_with("k8s")
+                || d.starts_with("hyper")
+                || d.starts_with("tower")
+                || ["axum", "reqwest", "lambda_http", "tokio", "http"].contains(&d.as_str())
+        })
+        .collect();
+    assert!(forbidden.is_empty(), "the model depends on {forbidden:?}");
+}
+
+/// Every crate root opens with `//!` docs that name each of its modules.
+#[test]
+fn every_crate_root_lists_its_modules() {
+    let mut problems = Vec::new();
+    for root in CRATE_ROOTS {
+        let text = std::fs::read_to_string(workspace_root().join(root)).expect("crate root");
+        let docs: String = text
+            .lines()
+            .take_while(|l| l.starts_with("//!"))
+            .collect::<Vec<_>>()
+            .join("\n");
+        if docs.is_empty() {
+            problems.push(format!("{root}: no //! documentation at the top"));
+        }
+        for module in declared_modules(&text) {
+            if !docs.contains(&format!("`{module}`")) {
+                problems.push(format!("{root}: the docs do not name module `{module}`"));
+            }
+        }
+    }
+    assert!(problems.is_empty(), "{}", problems.join("\n"));
+}
+
+/// No two files of a crate import each other, directly or through others.
+#[test]
+fn no_import_cycles_between_files() {
+    let mut found = Vec::new();
+    let mut files = 0;
+    for root in CRATE_ROOTS {
+        let modules = crate_modules(root);
+        files += modules.len();
+        for circle in cycles(&imports(&modules)) {
+            found.push(circle.join(" -> "));
+        }
+    }
+    assert!(
+        files > 60,
+        "only {files} module files found: the module walk is broken"
+    );
+    assert!(
+        found.is_empty(),
+        "files that import each other:\n{}",
+        found.join("\n")
+    );
+}
+
+/// The functions of `lines` longer than `MAX_FUNCTION_LINES`, as (first line, length),
+/// rustfmt's layout assumed: a body ends at the first `}` indented like its `fn`.
+fn long_functions(lines: &[&str]) -> Vec<(usize, usize)> {
+    let mut long = Vec::new();
+    for (start, line) in lines.iter().enumerate() {
+        let trimmed = line.trim_start();
+        let indent = &line[..line.len() - trimmed.len()];
+        let signature = trimmed
+            .trim_start_matches("pub(crate) ")
+            .trim_start_matches("pub(super) ")
+            .trim_start_matches("pub ")
+            .trim_start_matches("async ")
+            .trim_start_matches("const ")
+            .trim_start_matches("unsafe ");
+        if !signature.starts_with("fn ") {
+            continue;
+        }
+        let Some(open) = (start..lines.len())
+            .find(|&i| lines[i].trim_end().ends_with('{') || lines[i].trim_end().ends_with(';'))
+        else {
+            continue;
+        };
+        if lines[open].trim_end().ends_with(';') {
+            continue;
+        }
+        let close = format!("{indent}}}");
+        if let Some(end) = (open + 1..lines.len()).find(|&i| lines[i] == close) {
+            let length = end - start + 1;
+            if length > MAX_FUNCTION_LINES {
+                long.push((start, length));
+            }
+        }
+    }
+    long
+}
+
+/// No function over ~100 lines and no file over ~600 without a comment saying why it is
+/// better whole (within the 8 lines above the function; in the file's first 40 lines).
+#[test]
+fn long_functions_and_files_say_why_they_are_whole() {
+    let mut problems = Vec::new();
+    let sources = rust_sources(&SOURCE_DIRS);
+    assert!(sources.len() > 100, "only {} sources found", sources.len());
+    for source in &sources {
+        let lines = source.lines();
+        if lines.len() > MAX_FILE_LINES
+            && !lines.iter().take(40).any(|l| l.contains(WHOLE_ON_PURPOSE))
+        {
+            problems.push(format!("{}: {} lines", source.path, lines.len()));
+        }
+        for (start, length) in long_functions(&lines) {
+            let reason = lines[start.saturating_sub(8)..start]
+                .iter()
+                .any(|l| l.contains(WHOLE_ON_PURPOSE));
+            if !reason {
+                problems.push(format!(
+                    "{}:{}: a function of {length} lines: {}",
+                    source.path,
+                    start + 1,
+                    lines[start].trim()
+                ));
+            }
+        }
+    }
+    assert!(
+        problems.is_empty(),
+        "split these, or say in a comment why each is {WHOLE_ON_PURPOSE}:\n{}",
+        problems.join("\n")
+    );
+}
+
+/// The size rule sees a long function, and a short one is not one.
+#[test]
+fn the_size_rule_measures_functions() {
+    let mut text = vec![
+        "fn short() {",
+        "}",
+        "    pub async fn long(",
+        "        x: u8,",
+        "    ) {",
+    ];
+    text.extend(std::iter::repeat_n("        step();", MAX_FUNCTION_LINES));
+    text.push("    }");
+    assert_eq!(long_functions(&text), vec![(2, MAX_FUNCTION_LINES + 4)]);
+}
