@@ -83,6 +83,46 @@ fn only_the_store_touches_storage() {
     );
 }
 
+/// Keys only a telemetry document has; written as JSON keys (`"scenarios":`) they mean
+/// someone is building a document by hand.
+const DOCUMENT_KEYS: [&str; 10] = [
+    "scenarios",
+    "node_summary_infos",
+    "node_taints",
+    "kubernetes_objects_count",
+    "network_plugins",
+    "cluster_version",
+    "run_uuid",
+    "cloud_infrastructure",
+    "parameters_base64",
+    "affected_pods",
+];
+
+/// The API and the collector go through the model's types: their code (tests aside) writes
+/// no telemetry JSON by hand.
+#[test]
+fn only_the_model_writes_telemetry_json() {
+    let mut found = Vec::new();
+    for source in rust_sources(&["crates/api/src", "crates/collector/src"]) {
+        // Test modules come last in a file; what follows `#[cfg(test)]` is test code.
+        let code = source.text.split("#[cfg(test)]").next().unwrap_or("");
+        for (n, line) in code.lines().enumerate() {
+            let compact = line.replace(' ', "");
+            if let Some(key) = DOCUMENT_KEYS
+                .iter()
+                .find(|key| compact.contains(&format!("\"{key}\":")))
+            {
+                found.push(format!("{}:{}: {key}: {}", source.path, n + 1, line.trim()));
+            }
+        }
+    }
+    assert!(
+        found.is_empty(),
+        "telemetry JSON written by hand outside the model:\n{}",
+        found.join("\n")
+    );
+}
+
 /// The names of the `[dependencies]` of a crate's manifest.
 fn dependencies(manifest: &str) -> Vec<String> {
     let text = std::fs::read_to_string(workspace_root().join(manifest)).expect("manifest");
