@@ -2,12 +2,15 @@
 
 use std::path::{Path, PathBuf};
 
-/// The workspace root (two levels above this crate).
+/// The workspace root (two levels above this crate). `cargo test` sets `CARGO_MANIFEST_DIR`
+/// for the tests it runs, which names the checkout being tested even when the compiled crate
+/// came from another checkout sharing the target dir; the compile-time value is the fallback.
 pub fn workspace_root() -> PathBuf {
-    Path::new(env!("CARGO_MANIFEST_DIR"))
-        .join("../..")
-        .canonicalize()
-        .unwrap_or_else(|_| PathBuf::from(concat!(env!("CARGO_MANIFEST_DIR"), "/../..")))
+    let manifest_dir = std::env::var_os("CARGO_MANIFEST_DIR")
+        .map(PathBuf::from)
+        .unwrap_or_else(|| PathBuf::from(env!("CARGO_MANIFEST_DIR")));
+    let root = manifest_dir.join("../..");
+    root.canonicalize().unwrap_or(root)
 }
 
 /// One source file: its path relative to the workspace root, and its text.

@@ -123,6 +123,79 @@ fn only_the_model_writes_telemetry_json() {
     );
 }
 
+/// The IAM action each SDK call of the AWS store needs (HEAD is authorised as GetObject).
+const IAM_ACTIONS: [(&str, &str); 9] = [
+    ("dynamo.batch_write_item", "dynamodb:BatchWriteItem"),
+    ("dynamo.get_item", "dynamodb:GetItem"),
+    ("dynamo.put_item", "dynamodb:PutItem"),
+    ("dynamo.delete_item", "dynamodb:DeleteItem"),
+    ("dynamo.query", "dynamodb:Query"),
+    ("s3.get_object", "s3:GetObject"),
+    ("s3.head_object", "s3:GetObject"),
+    ("s3.put_object", "s3:PutObject"),
+    ("s3.list_objects_v2", "s3:ListBucket"),
+];
+
+/// The actions the Lambda's policy in `infra/template.yaml` grants (its `Policies:` block).
+fn granted_actions() -> Vec<String> {
+    let template =
+        std::fs::read_to_string(workspace_root().join("infra/template.yaml")).expect("template");
+    let policies = template
+        .split_once("      Policies:")
+        .map(|(_, rest)| rest.split("      Events:").next().unwrap_or(""))
+        .expect("the function's Policies block");
+    policies
+        .lines()
+        .filter_map(|l| l.trim().strip_prefix("- "))
+        .filter(|a| a.starts_with("dynamodb:") || a.starts_with("s3:"))
+        .map(str::to_owned)
+        .collect()
+}
+
+/// The Lambda's IAM policy grants every action the AWS store calls at run time, and no other
+/// (provisioning, `init`, runs outside the Lambda with the operator's credentials). A missing
+/// `dynamodb:BatchWriteItem` once meant a deployed stack filed documents it never indexed.
+#[test]
+fn the_lambda_policy_grants_exactly_what_the_aws_store_calls() {
+    let mut called = std::collections::BTreeSet::new();
+    for source in rust_sources(&["crates/api/src/store/aws"]) {
+        if source.path.ends_with("provision.rs") {
+            continue;
+        }
+        let compact: String = code_lines(&source.text)
+            .concat()
+            .chars()
+            .filter(|c| !c.is_whitespace())
+            .collect();
+        for client in ["dynamo", "s3"] {
+            for (at, _) in compact.match_indices(&format!(".{client}.")) {
+                let call: String = compact[at + 1..]
+                    .chars()
+                    .take_while(|c| c.is_ascii_alphanumeric() || *c == '_' || *c == '.')
+                    .collect();
+                let action = IAM_ACTIONS
+                    .iter()
+                    .find(|(sdk, _)| *sdk == call)
+                    .map(|(_, action)| *action)
+                    .unwrap_or_else(|| panic!("{}: no IAM action known for {call}()", source.path));
+                called.insert(action.to_owned());
+            }
+        }
+    }
+    assert!(
+        called.len() >= 5,
+        "only {called:?} found: the scan is broken"
+    );
+    let granted: std::collections::BTreeSet<String> = granted_actions().into_iter().collect();
+    let missing: Vec<&String> = called.difference(&granted).collect();
+    let unused: Vec<&String> = granted.difference(&called).collect();
+    assert!(
+        missing.is_empty() && unused.is_empty(),
+        "infra/template.yaml: the policy lacks {missing:?} (AccessDenied on a deployed stack) \
+         and grants {unused:?} that nothing calls"
+    );
+}
+
 /// The names of the `[dependencies]` of a crate's manifest.
 fn dependencies(manifest: &str) -> Vec<String> {
     let text = std::fs::read_to_string(workspace_root().join(manifest)).expect("manifest");
