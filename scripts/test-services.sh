@@ -53,6 +53,38 @@ start_moto() {
 
 # Debian's prometheus package, unpacked into .tools/ rather than installed: no root needed once
 # downloaded, no system service started, and `promtool` comes with it.
+# moto with IAM enforced: its first three actions create the admin principal, every later
+# request is authenticated and authorised (the Lambda's own policy for the function principal).
+start_moto_iam() {
+    if alive moto-iam && [[ -f "$state/moto-iam.env" ]]; then
+        log "IAM-enforced moto already running at $(cat "$state/moto-iam.url")"
+        return
+    fi
+    local python port
+    python="$(scripts/python-venv.sh scripts/requirements-test.txt | tail -n1)"
+    port="$(free_port)"
+    INITIAL_NO_AUTH_ACTION_COUNT=3 "$(dirname "$python")/moto_server" -H 127.0.0.1 -p "$port" \
+        >"$state/moto-iam.log" 2>&1 &
+    echo $! >"$state/moto-iam.pid"
+    echo "http://127.0.0.1:$port" >"$state/moto-iam.url"
+    # A TCP probe, not an HTTP request, so that no free action is spent on waiting.
+    "$python" - "$port" <<'PY' || { log "IAM-enforced moto did not start"; tail -n 20 "$state/moto-iam.log" >&2; return 1; }
+import socket, sys, time
+deadline = time.time() + 60
+while True:
+    try:
+        socket.create_connection(("127.0.0.1", int(sys.argv[1])), 0.2).close()
+        break
+    except OSError:
+        if time.time() > deadline:
+            sys.exit(1)
+        time.sleep(0.1)
+PY
+    AWS_ACCESS_KEY_ID=testing AWS_SECRET_ACCESS_KEY=testing \
+        "$python" scripts/moto-iam-principals.py "http://127.0.0.1:$port" >"$state/moto-iam.env"
+    log "IAM-enforced moto running at http://127.0.0.1:$port (pid $(cat "$state/moto-iam.pid")); $(grep '^# ' "$state/moto-iam.env" | cut -c3-)"
+}
+
 install_prometheus() {
     scripts/debian-tool.sh prometheus >/dev/null || return 1
     log "using $(.tools/prometheus/usr/bin/prometheus --version 2>&1 | head -n1)"
@@ -124,6 +156,7 @@ export AWS_REGION=us-east-1
 export AWS_DEFAULT_REGION=us-east-1
 export AWS_EC2_METADATA_DISABLED=true
 ENV
+    grep '^export' "$state/moto-iam.env" >>"$env_file"
 }
 
 stop_one() {
@@ -135,7 +168,7 @@ stop_one() {
 }
 
 case "${1:-}" in
-    start) start_moto; start_prometheus; write_env ;;
-    stop) stop_one moto; stop_one prometheus; rm -f "$env_file" ;;
+    start) start_moto; start_moto_iam; start_prometheus; write_env ;;
+    stop) stop_one moto; stop_one moto-iam; stop_one prometheus; rm -f "$env_file" "$state/moto-iam.env" ;;
     *) echo "usage: $0 start|stop" >&2; exit 2 ;;
 esac

@@ -5,6 +5,8 @@ use std::io::Write;
 use std::process::{Command, Output, Stdio};
 use std::time::{Duration, Instant};
 
+use krkn_telemetry_api::store::aws::AwsSettings;
+
 use crate::helpers::*;
 
 fn binary() -> Command {
@@ -17,7 +19,7 @@ fn run(
     dir: &std::path::Path,
     args: &[&str],
     stdin: &str,
-    aws: &Option<(String, String)>,
+    aws: &Option<AwsSettings>,
 ) -> Output {
     let mut command = binary();
     command.args(args);
@@ -25,13 +27,22 @@ fn run(
         Kind::Local => {
             command.arg("--data-dir").arg(dir);
         }
-        Kind::Moto => {
-            let (bucket, table) = aws.clone().expect("aws names");
+        Kind::Moto | Kind::MotoIam => {
+            let settings = aws.as_ref().expect("aws settings");
             command
                 .args(["--store", "aws"])
-                .env("BUCKET_NAME", bucket)
-                .env("TABLE_NAME", table)
-                .env("AWS_ENDPOINT_URL", moto_url());
+                .env("BUCKET_NAME", &settings.bucket)
+                .env("TABLE_NAME", &settings.table)
+                .env(
+                    "AWS_ENDPOINT_URL",
+                    settings.endpoint.as_deref().expect("moto"),
+                );
+            // On the IAM-enforced moto the operator acts as its admin.
+            if let Some(keys) = &settings.keys {
+                command
+                    .env("AWS_ACCESS_KEY_ID", &keys.id)
+                    .env("AWS_SECRET_ACCESS_KEY", &keys.secret);
+            }
         }
     }
     let mut child = command
@@ -55,11 +66,12 @@ fn text(bytes: &[u8]) -> String {
 
 async fn user_commands_manage_users(kind: Kind) {
     let dir = tempfile::tempdir().expect("dir");
-    let aws = (kind == Kind::Moto).then(|| {
-        let settings = moto_settings();
-        (settings.bucket, settings.table)
-    });
-    if kind == Kind::Moto {
+    let aws = match kind {
+        Kind::Local => None,
+        Kind::Moto => Some(moto_settings()),
+        Kind::MotoIam => Some(moto_iam_settings().0),
+    };
+    if aws.is_some() {
         let out = run(kind, dir.path(), &["init"], "", &aws);
         assert!(out.status.success(), "init: {}", text(&out.stderr));
         assert!(

@@ -10,7 +10,7 @@ use http_body_util::BodyExt;
 use krkn_telemetry_api::auth::new_user;
 use std::sync::atomic::{AtomicUsize, Ordering};
 
-use krkn_telemetry_api::store::aws::AwsSettings;
+use krkn_telemetry_api::store::aws::{AccessKeys, AwsSettings};
 use krkn_telemetry_api::store::{AwsStore, Backend, EntryKind, LocalStore};
 use krkn_telemetry_api::{ApiConfig, AppState, router};
 use tower::ServiceExt;
@@ -25,6 +25,9 @@ pub enum Kind {
     Local,
     /// S3 + DynamoDB on the shared moto server (`scripts/test-services.sh start`).
     Moto,
+    /// S3 + DynamoDB on the IAM-enforced moto, provisioned by an admin principal and used as
+    /// the Lambda's principal, which holds exactly the function's policy.
+    MotoIam,
 }
 
 /// A router over a fresh store with one user of each role.
@@ -33,7 +36,8 @@ pub struct TestApp {
     pub backend: Backend,
     /// The embedded store's data directory (removed on drop; unused on moto).
     pub dir: tempfile::TempDir,
-    /// Where the bucket and table are, on moto.
+    /// Where the bucket and table are, on moto (with the admin's keys on the IAM-enforced
+    /// one, for tests that reach past the store).
     pub aws: Option<AwsSettings>,
 }
 
@@ -88,7 +92,46 @@ pub fn moto_settings() -> AwsSettings {
         table: name,
         endpoint: Some(moto_url()),
         s3_endpoint: None,
+        keys: None,
     }
+}
+
+/// A variable the IAM-enforced moto's setup wrote, or a failure that says how to get it.
+fn iam_env(name: &str) -> String {
+    std::env::var(name).unwrap_or_else(|_| {
+        panic!(
+            "this test needs the IAM-enforced moto ({name} is unset): run \
+             `scripts/test-services.sh start && . .tools/services.env` (make test does both)"
+        )
+    })
+}
+
+/// A fresh bucket and table on the IAM-enforced moto, named as the function's test policy
+/// expects (`krkn-iam-*`), with the admin's keys and with the function's.
+pub fn moto_iam_settings() -> (AwsSettings, AwsSettings) {
+    static NEXT: AtomicUsize = AtomicUsize::new(0);
+    let name = format!(
+        "krkn-iam-{}-{}",
+        std::process::id(),
+        NEXT.fetch_add(1, Ordering::Relaxed)
+    );
+    let settings = |id: &str, secret: &str| AwsSettings {
+        bucket: name.clone(),
+        table: name.clone(),
+        endpoint: Some(iam_env("KRKN_TEST_MOTO_IAM_URL")),
+        s3_endpoint: None,
+        keys: Some(AccessKeys {
+            id: iam_env(id),
+            secret: iam_env(secret),
+        }),
+    };
+    (
+        settings("KRKN_TEST_IAM_ADMIN_KEY", "KRKN_TEST_IAM_ADMIN_SECRET"),
+        settings(
+            "KRKN_TEST_IAM_FUNCTION_KEY",
+            "KRKN_TEST_IAM_FUNCTION_SECRET",
+        ),
+    )
 }
 
 pub async fn spawn(kind: Kind) -> TestApp {
@@ -102,22 +145,36 @@ pub async fn spawn_with(kind: Kind, config: ApiConfig) -> TestApp {
             let settings = moto_settings();
             let store = Arc::new(AwsStore::connect(&settings).await);
             store.init().await.expect("bucket and table on moto");
-            let backend = Backend::aws(store);
-            for (name, role, groups) in USERS {
-                backend
-                    .users
-                    .put_user(&new_user(name, role, groups, &password(name)).expect("user"))
-                    .await
-                    .expect("saved");
-            }
-            let dir = tempfile::tempdir().expect("temp dir");
-            TestApp {
-                router: router(AppState::new(backend.clone(), config)),
-                backend,
-                dir,
-                aws: Some(settings),
-            }
+            aws_app(Backend::aws(store), settings, config).await
         }
+        Kind::MotoIam => {
+            let (admin, function) = moto_iam_settings();
+            AwsStore::connect(&admin)
+                .await
+                .init()
+                .await
+                .expect("bucket and table on the IAM-enforced moto, as its admin");
+            let store = Arc::new(AwsStore::connect(&function).await);
+            aws_app(Backend::aws(store), admin, config).await
+        }
+    }
+}
+
+/// A test app over an AWS backend, with the test users saved through it.
+async fn aws_app(backend: Backend, settings: AwsSettings, config: ApiConfig) -> TestApp {
+    for (name, role, groups) in USERS {
+        backend
+            .users
+            .put_user(&new_user(name, role, groups, &password(name)).expect("user"))
+            .await
+            .expect("saved");
+    }
+    let dir = tempfile::tempdir().expect("temp dir");
+    TestApp {
+        router: router(AppState::new(backend.clone(), config)),
+        backend,
+        dir,
+        aws: Some(settings),
     }
 }
 

@@ -731,7 +731,7 @@ async fn the_stored_checksum_of_a_file_is_shown_to_its_uploaders(kind: Kind) {
     assert_eq!(missing.status, 404);
 }
 
-on_both_backends!(the_stored_checksum_of_a_file_is_shown_to_its_uploaders);
+on_both_backends_through_links!(the_stored_checksum_of_a_file_is_shown_to_its_uploaders);
 
 /// A `prometheus-manifest.json` over 1 MiB is not read into memory by the run page, which
 /// says so (before, a 600 MB one added 600 MB per view); a manifest whose part checksums

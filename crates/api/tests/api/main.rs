@@ -2,9 +2,39 @@
 //! router (`helpers::spawn`); the behavioural suite runs on both backends: the embedded store
 //! and S3 + DynamoDB on the shared moto server (`scripts/test-services.sh`).
 
-/// `on_both_backends!(a, b)` turns `async fn a(kind: Kind)` into the tests `a::local` and
-/// `a::moto`, so one body states the behaviour both backends must have.
+/// `on_both_backends!(a, b)` turns `async fn a(kind: Kind)` into the tests `a::local`,
+/// `a::moto` and `a::moto_iam`, so one body states the behaviour both backends must have; the
+/// last runs the AWS store as the Lambda's IAM principal (exactly its policy from
+/// `infra/template.yaml`) on the IAM-enforced moto, so a missing action fails it.
 macro_rules! on_both_backends {
+    ($($name:ident),* $(,)?) => {
+        $(
+            mod $name {
+                #[tokio::test]
+                async fn local() {
+                    super::$name(crate::helpers::Kind::Local).await
+                }
+
+                #[tokio::test]
+                async fn moto() {
+                    super::$name(crate::helpers::Kind::Moto).await
+                }
+
+                #[tokio::test]
+                async fn moto_iam() {
+                    super::$name(crate::helpers::Kind::MotoIam).await
+                }
+            }
+        )*
+    };
+}
+
+/// `on_both_backends_through_links!(a)`: like `on_both_backends!`, without the IAM-enforced
+/// moto, for tests that send requests through S3 presigned links: moto's IAM check reads the
+/// `Authorization` header, which a presigned request does not have, and answers 500. The
+/// policy check for the actions those links use (`s3:PutObject`, `s3:GetObject`) is made by
+/// the other tests and by `crates/tidy`.
+macro_rules! on_both_backends_through_links {
     ($($name:ident),* $(,)?) => {
         $(
             mod $name {

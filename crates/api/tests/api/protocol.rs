@@ -386,7 +386,7 @@ fn chrono_now() -> i64 {
         .unwrap_or(0)
 }
 
-on_both_backends!(
+on_both_backends_through_links!(
     krkn_protocol_round_trip_stores_exact_bytes,
     download_links_and_the_file_browser_serve_the_run
 );

@@ -473,4 +473,4 @@ async fn a_run_page_shows_document_files_and_backup_completeness(kind: Kind) {
     assert_eq!(reply.status, StatusCode::FORBIDDEN, "{}", reply.body);
 }
 
-on_both_backends!(a_run_page_shows_document_files_and_backup_completeness);
+on_both_backends_through_links!(a_run_page_shows_document_files_and_backup_completeness);

@@ -157,6 +157,7 @@ impl TestApi {
             table: name,
             endpoint: Some(moto_url()),
             s3_endpoint,
+            keys: None,
         };
         let runtime = Arc::new(
             tokio::runtime::Builder::new_multi_thread()

@@ -19,7 +19,7 @@ mod provision;
 mod settings;
 mod users;
 
-pub use settings::AwsSettings;
+pub use settings::{AccessKeys, AwsSettings};
 
 use crate::store::StoreError;
 
@@ -66,6 +66,15 @@ impl AwsStore {
             aws_config::defaults(aws_config::BehaviorVersion::latest()).http_client(http_client());
         if let Some(endpoint) = &settings.endpoint {
             loader = loader.endpoint_url(endpoint);
+        }
+        if let Some(keys) = &settings.keys {
+            loader = loader.credentials_provider(aws_sdk_s3::config::Credentials::new(
+                &keys.id,
+                &keys.secret,
+                None,
+                None,
+                "krkn-telemetry settings",
+            ));
         }
         let shared = loader.load().await;
         let mut s3_config = aws_sdk_s3::config::Builder::from(&shared)

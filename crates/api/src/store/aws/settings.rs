@@ -12,6 +12,24 @@ pub struct AwsSettings {
     /// An endpoint for S3 alone (`AWS_ENDPOINT_URL_S3`, the SDK's own name), overriding
     /// `endpoint` for S3.
     pub s3_endpoint: Option<String>,
+    /// Fixed access keys instead of the default credential chain (tests that act as one IAM
+    /// principal beside another in the same process); `None` everywhere else.
+    pub keys: Option<AccessKeys>,
+}
+
+/// An access key pair. The secret never prints.
+#[derive(Clone, PartialEq, Eq)]
+pub struct AccessKeys {
+    /// The access key id.
+    pub id: String,
+    /// The secret access key.
+    pub secret: String,
+}
+
+impl std::fmt::Debug for AccessKeys {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        write!(f, "AccessKeys {{ id: {:?}, secret: *** }}", self.id)
+    }
 }
 
 impl AwsSettings {
@@ -38,6 +56,7 @@ impl AwsSettings {
             table,
             endpoint: var("AWS_ENDPOINT_URL"),
             s3_endpoint: var("AWS_ENDPOINT_URL_S3"),
+            keys: None,
         })
     }
 }
