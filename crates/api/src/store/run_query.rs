@@ -101,8 +101,8 @@ impl RunQuery {
     }
 
     /// True when `run` passes the filters that no backend's key applies (all but group,
-    /// access, time and paging): what DynamoDB filters after reading an item.
-    pub fn accepts_outside_keys(&self, run: &RunSummary) -> bool {
+    /// access, time and paging).
+    fn accepts_outside_keys(&self, run: &RunSummary) -> bool {
         self.scenario_type
             .as_ref()
             .is_none_or(|t| run.scenario_types.iter().any(|x| x == t))

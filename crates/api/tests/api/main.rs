@@ -8,24 +8,7 @@
 /// `infra/template.yaml`) on the IAM-enforced moto, so a missing action fails it.
 macro_rules! on_both_backends {
     ($($name:ident),* $(,)?) => {
-        $(
-            mod $name {
-                #[tokio::test]
-                async fn local() {
-                    super::$name(crate::helpers::Kind::Local).await
-                }
-
-                #[tokio::test]
-                async fn moto() {
-                    super::$name(crate::helpers::Kind::Moto).await
-                }
-
-                #[tokio::test]
-                async fn moto_iam() {
-                    super::$name(crate::helpers::Kind::MotoIam).await
-                }
-            }
-        )*
+        $( backend_tests!($name: local => Local, moto => Moto, moto_iam => MotoIam); )*
     };
 }
 
@@ -36,19 +19,22 @@ macro_rules! on_both_backends {
 /// the other tests and by `crates/tidy`.
 macro_rules! on_both_backends_through_links {
     ($($name:ident),* $(,)?) => {
-        $(
-            mod $name {
-                #[tokio::test]
-                async fn local() {
-                    super::$name(crate::helpers::Kind::Local).await
-                }
+        $( backend_tests!($name: local => Local, moto => Moto); )*
+    };
+}
 
+/// `backend_tests!(a: local => Local, …)`: the module `a` with one test per backend, each
+/// calling `a(Kind::…)`.
+macro_rules! backend_tests {
+    ($name:ident: $($test:ident => $kind:ident),*) => {
+        mod $name {
+            $(
                 #[tokio::test]
-                async fn moto() {
-                    super::$name(crate::helpers::Kind::Moto).await
+                async fn $test() {
+                    super::$name(crate::helpers::Kind::$kind).await
                 }
-            }
-        )*
+            )*
+        }
     };
 }
 
