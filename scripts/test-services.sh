@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # The services the tests need, on loopback and free ports, started once and shared by every
 # test: moto (S3 + DynamoDB) and Prometheus (Debian's package, with rules that keep one
-# critical and one warning alert firing). Idempotent.
+# critical and one warning alert firing), and cargo-lambda (PyPI) whose Lambda Runtime API
+# emulator the Lambda tests start per test. Idempotent.
 #
 #   scripts/test-services.sh start   # install if needed, start, write .tools/services.env
 #   . .tools/services.env            # export the addresses for cargo test
@@ -143,6 +144,16 @@ CONFIG
     log "prometheus running at http://127.0.0.1:$port (pid $(cat "$state/prometheus.pid"))"
 }
 
+# cargo-lambda from PyPI into the project venv: `cargo lambda watch --only-lambda-apis` is the
+# Lambda Runtime API that tests/api/lambda_runtime.rs runs the Lambda binary under.
+install_cargo_lambda() {
+    local python
+    python="$(scripts/python-venv.sh scripts/requirements-lambda.txt | tail -n1)"
+    cargo_lambda="$(dirname "$python")/cargo-lambda"
+    [[ -x "$cargo_lambda" ]] || { log "cargo-lambda missing after install: $cargo_lambda"; return 1; }
+    log "cargo-lambda at $cargo_lambda ($("$cargo_lambda" lambda --version 2>/dev/null || echo '?'))"
+}
+
 write_env() {
     cat >"$env_file" <<ENV
 # Written by scripts/test-services.sh; source it before cargo test.
@@ -150,6 +161,7 @@ export KRKN_TEST_MOTO_URL=$(cat "$state/moto.url")
 export KRKN_TEST_PROMETHEUS_URL=$(cat "$state/prometheus.url")
 export KRKN_TEST_PROMETHEUS_DATA=$PWD/$state/prometheus/data
 export KRKN_TEST_PROMTOOL=$PWD/.tools/prometheus/usr/bin/promtool
+export KRKN_TEST_CARGO_LAMBDA=$cargo_lambda
 export AWS_ACCESS_KEY_ID=testing
 export AWS_SECRET_ACCESS_KEY=testing
 export AWS_REGION=us-east-1
@@ -168,7 +180,7 @@ stop_one() {
 }
 
 case "${1:-}" in
-    start) start_moto; start_moto_iam; start_prometheus; write_env ;;
+    start) start_moto; start_moto_iam; start_prometheus; install_cargo_lambda; write_env ;;
     stop) stop_one moto; stop_one moto-iam; stop_one prometheus; rm -f "$env_file" "$state/moto-iam.env" ;;
     *) echo "usage: $0 start|stop" >&2; exit 2 ;;
 esac

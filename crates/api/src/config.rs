@@ -29,7 +29,8 @@ pub struct ApiConfig {
     pub trust_host_header: bool,
     /// Bytes after which a scenario export ends at the next run boundary and hands out a
     /// cursor (`KRKN_TELEMETRY_EXPORT_MAX_BYTES`; unset or 0: no limit; the Lambda defaults
-    /// to 5 MiB because API Gateway refuses responses over 6 MB).
+    /// to 4 MiB because Lambda refuses response payloads over 6 MB and carries the NDJSON
+    /// export base64-encoded).
     pub export_max_bytes: Option<u64>,
     /// A folder whose `index.html`, `console.js` and `console.css` replace the embedded
     /// console's (`KRKN_TELEMETRY_CONSOLE_DIR`; for working on the console without rebuilding).
@@ -108,6 +109,19 @@ pub fn env_number(name: &str, range: RangeInclusive<u64>) -> anyhow::Result<Opti
 }
 
 impl ApiConfig {
+    /// The path of `KRKN_TELEMETRY_PUBLIC_URL` without its trailing slash (`/telemetry` for
+    /// `https://example.com/telemetry/`), empty when the URL has none or is not set: where a
+    /// reverse proxy or a custom domain's base path puts the service.
+    pub fn public_path(&self) -> &str {
+        let Some(url) = self.public_url.as_deref() else {
+            return "";
+        };
+        let after_scheme = url.split_once("://").map_or(url, |(_, rest)| rest);
+        after_scheme
+            .find('/')
+            .map_or("", |slash| after_scheme[slash..].trim_end_matches('/'))
+    }
+
     /// The console file `name` from `console_dir`, when the service was started with
     /// `KRKN_TELEMETRY_CONSOLE_DIR` (editing the console without rebuilding; development
     /// only) and the file reads; `None` otherwise, and the embedded copy is served.

@@ -1,9 +1,19 @@
 //! Running the router as an AWS Lambda behind API Gateway (REST v1 or HTTP API v2).
 //!
-//! lambda_http turns the event into an HTTP request whose path starts with `/<stage>` for
-//! every stage but `$default`. The router knows nothing of stages, so [`handle`] strips the
-//! prefix first; links and redirects are relative or built from the `Host` header plus
-//! `KRKN_TELEMETRY_PUBLIC_URL`, so the stage survives in what clients see.
+//! The router knows nothing of stages or base paths. [`route_request`] finds the route in the
+//! path API Gateway received and the [`MountPrefix`] in front of it, from the request context
+//! rather than from the path's look:
+//!
+//! | where the client called | REST `path` / HTTP `rawPath` | prefix |
+//! |---|---|---|
+//! | the `execute-api` host, stage `production` | `/runs` / `/production/runs` | `/production` |
+//! | the `execute-api` host, stage `$default` (HTTP API) | — / `/runs` | none |
+//! | a custom domain mapped to the stage | `/runs` / `/runs` | none |
+//! | a custom domain with base path `t`, `KRKN_TELEMETRY_PUBLIC_URL=https://…/t` | `/t/runs` / `/t/runs` | `/t` |
+//!
+//! lambda_http's own stage handling guesses from the path (it keeps a path that already
+//! starts with `/<stage>/`), which turns `/api/v1/runs` into `/v1/runs` under a stage named
+//! `api`; [`route_request`] undoes exactly what lambda_http added and decides itself.
 
 use axum::Router;
 use axum::body::Body;
@@ -13,37 +23,114 @@ use lambda_http::request::RequestContext;
 use lambda_http::{Request, RequestExt};
 use tower::ServiceExt;
 
-/// The stage of the request, when API Gateway put one in front of the path.
-fn stage(request: &Request) -> Option<String> {
-    match request.request_context_ref()? {
-        RequestContext::ApiGatewayV1(context) => context.stage.clone(),
-        RequestContext::ApiGatewayV2(context) => context.stage.clone(),
-        #[allow(unreachable_patterns)]
-        _ => None,
-    }
-    .filter(|stage| !stage.is_empty() && stage != "$default")
+use crate::server::{ClientAddr, MountPrefix};
+
+/// What the request context says about where the client called.
+struct Gateway {
+    /// The stage, unless it is `$default` (which never appears in a path).
+    stage: Option<String>,
+    /// True for a REST API (v1) event, whose `path` never holds the stage.
+    rest: bool,
+    /// True when the client called the API's own `execute-api` host, where the stage is the
+    /// path's first segment; false on a custom domain, where it never is.
+    default_host: bool,
 }
 
-/// Removes a leading `/<stage>` from the request path, keeping the query.
-pub fn strip_stage(mut request: Request) -> Request {
-    let Some(stage) = stage(&request) else {
-        return request;
+impl Gateway {
+    fn of(request: &Request) -> Option<Gateway> {
+        let (stage, domain, rest) = match request.request_context_ref()? {
+            RequestContext::ApiGatewayV1(context) => {
+                (context.stage.clone(), context.domain_name.clone(), true)
+            }
+            RequestContext::ApiGatewayV2(context) => {
+                (context.stage.clone(), context.domain_name.clone(), false)
+            }
+            #[allow(unreachable_patterns)]
+            _ => return None,
+        };
+        Some(Gateway {
+            stage: stage.filter(|stage| !stage.is_empty() && stage != "$default"),
+            rest,
+            // A console test invocation has no domain; it addresses the stage like the
+            // default host does.
+            default_host: domain.is_none_or(|domain| domain.contains(".execute-api.")),
+        })
+    }
+}
+
+/// `path` without the leading `prefix` segment(s): `/` for the prefix itself, `None` when
+/// the path does not start with it at a segment boundary.
+fn strip_segments<'p>(path: &'p str, prefix: &str) -> Option<&'p str> {
+    match path.strip_prefix(prefix)? {
+        "" => Some("/"),
+        rest if rest.starts_with('/') => Some(rest),
+        _ => None,
+    }
+}
+
+/// The path as API Gateway sent it (percent-encoded as lambda_http encodes it): lambda_http
+/// puts `/<stage>` in front unless the path already starts with `/<stage>/` or
+/// `AWS_LAMBDA_HTTP_IGNORE_STAGE_IN_PATH` is set; this takes off what it added.
+fn sent_path<'p>(request_path: &'p str, raw: &str, stage: Option<&str>) -> &'p str {
+    let Some(stage) = stage else {
+        return request_path;
     };
-    let path = request.uri().path();
-    let prefix = format!("/{stage}");
-    let rest = match path.strip_prefix(&prefix) {
-        Some("") => "/",
-        Some(rest) if rest.starts_with('/') => rest,
-        _ => return request,
+    let added = std::env::var_os("AWS_LAMBDA_HTTP_IGNORE_STAGE_IN_PATH").is_none()
+        && !raw.starts_with(&format!("/{stage}/"));
+    if !added {
+        return request_path;
+    }
+    strip_segments(request_path, &format!("/{stage}")).unwrap_or(request_path)
+}
+
+/// The route the router must see and the prefix the client's URLs carry (table above).
+/// `public_path` is the path of `KRKN_TELEMETRY_PUBLIC_URL` (a custom domain's base path),
+/// empty when none.
+fn route_and_prefix<'p>(
+    gateway: &Gateway,
+    sent: &'p str,
+    public_path: &'p str,
+) -> (&'p str, String) {
+    if !public_path.is_empty()
+        && let Some(route) = strip_segments(sent, public_path)
+    {
+        return (route, public_path.to_owned());
+    }
+    match &gateway.stage {
+        Some(stage) if gateway.default_host => {
+            let prefix = format!("/{stage}");
+            if gateway.rest {
+                (sent, prefix)
+            } else {
+                match strip_segments(sent, &prefix) {
+                    Some(route) => (route, prefix),
+                    None => (sent, String::new()),
+                }
+            }
+        }
+        _ => (sent, String::new()),
+    }
+}
+
+/// Rewrites the request's path to the route and returns the prefix in front of it.
+pub fn route_request(mut request: Request, public_path: &str) -> (Request, MountPrefix) {
+    let Some(gateway) = Gateway::of(&request) else {
+        return (request, MountPrefix::default());
     };
+    let raw = request.raw_http_path().to_owned();
+    let path = request.uri().path().to_owned();
+    let sent = sent_path(&path, &raw, gateway.stage.as_deref());
+    let (route, prefix) = route_and_prefix(&gateway, sent, public_path);
     let path_and_query = match request.uri().query() {
-        Some(query) => format!("{rest}?{query}"),
-        None => rest.to_owned(),
+        Some(query) => format!("{route}?{query}"),
+        None => route.to_owned(),
     };
-    if let Ok(uri) = path_and_query.parse::<Uri>() {
+    if route != path
+        && let Ok(uri) = path_and_query.parse::<Uri>()
+    {
         *request.uri_mut() = uri;
     }
-    request
+    (request, MountPrefix(prefix))
 }
 
 /// The settings the Lambda changes from the standalone server's: API Gateway routes by host
@@ -65,17 +152,138 @@ fn source_ip(request: &Request) -> Option<std::net::IpAddr> {
     text.parse().ok()
 }
 
-/// Serves one Lambda request with the router.
+/// Serves one Lambda request with the router; `public_path` as for [`route_request`].
 pub async fn handle(
     router: Router,
+    public_path: &str,
     request: Request,
 ) -> Result<Response, std::convert::Infallible> {
     let client = source_ip(&request);
-    let mut request = strip_stage(request).map(|body| Body::from(body.to_vec()));
+    let (request, prefix) = route_request(request, public_path);
+    let mut request = request.map(|body| Body::from(body.to_vec()));
     if let Some(ip) = client {
-        request
-            .extensions_mut()
-            .insert(crate::server::ClientAddr(ip));
+        request.extensions_mut().insert(ClientAddr(ip));
     }
+    request.extensions_mut().insert(prefix);
     router.oneshot(request).await
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// A REST (v1) or HTTP API (v2) event for `path` on `domain` in `stage`.
+    fn event(rest: bool, stage: &str, domain: &str, path: &str) -> Request {
+        let text = if rest {
+            serde_json::json!({
+                "resource": "/{proxy+}", "path": path, "httpMethod": "GET",
+                "headers": {"Host": domain}, "multiValueHeaders": {"Host": [domain]},
+                "queryStringParameters": {"limit": "1"},
+                "multiValueQueryStringParameters": {"limit": ["1"]},
+                "requestContext": {"stage": stage, "domainName": domain, "httpMethod": "GET",
+                    "path": path, "requestId": "r", "accountId": "1", "resourceId": "x",
+                    "identity": {"sourceIp": "203.0.113.24"}},
+                "body": null, "isBase64Encoded": false
+            })
+        } else {
+            serde_json::json!({
+                "version": "2.0", "routeKey": "$default", "rawPath": path,
+                "rawQueryString": "limit=1", "headers": {"host": domain},
+                "requestContext": {"stage": stage, "domainName": domain, "routeKey": "$default",
+                    "requestId": "r", "accountId": "1", "apiId": "a", "time": "x", "timeEpoch": 0,
+                    "http": {"method": "GET", "path": path, "protocol": "HTTP/1.1",
+                        "sourceIp": "203.0.113.24", "userAgent": "t"}},
+                "isBase64Encoded": false
+            })
+        };
+        lambda_http::request::from_str(&text.to_string()).expect("an API Gateway event")
+    }
+
+    const HOST: &str = "k7x2mq9ptd.execute-api.us-east-1.amazonaws.com";
+    const CUSTOM: &str = "telemetry.example.com";
+
+    fn routed(request: Request, public_path: &str) -> (String, String) {
+        let (request, prefix) = route_request(request, public_path);
+        let path_and_query = request.uri().path_and_query().map(|p| p.to_string());
+        (path_and_query.unwrap_or_default(), prefix.0)
+    }
+
+    #[test]
+    fn a_stage_named_like_a_route_segment_is_still_only_the_stage() {
+        for stage in ["api", "v1", "files", "production"] {
+            let prefixed = format!("/{stage}/api/v1/runs");
+            let want = ("/api/v1/runs?limit=1".to_owned(), format!("/{stage}"));
+            assert_eq!(
+                routed(event(true, stage, HOST, "/api/v1/runs"), ""),
+                want,
+                "{stage}"
+            );
+            assert_eq!(
+                routed(event(false, stage, HOST, &prefixed), ""),
+                want,
+                "{stage}"
+            );
+            let custom = ("/api/v1/runs?limit=1".to_owned(), String::new());
+            assert_eq!(
+                routed(event(true, stage, CUSTOM, "/api/v1/runs"), ""),
+                custom
+            );
+            assert_eq!(
+                routed(event(false, stage, CUSTOM, "/api/v1/runs"), ""),
+                custom
+            );
+        }
+    }
+
+    #[test]
+    fn the_default_stage_and_the_root_have_no_prefix_trouble() {
+        assert_eq!(
+            routed(event(false, "$default", HOST, "/healthz"), ""),
+            ("/healthz?limit=1".to_owned(), String::new())
+        );
+        assert_eq!(
+            routed(event(false, "production", HOST, "/production"), ""),
+            ("/?limit=1".to_owned(), "/production".to_owned())
+        );
+        assert_eq!(
+            routed(event(true, "production", HOST, "/"), ""),
+            ("/?limit=1".to_owned(), "/production".to_owned())
+        );
+    }
+
+    #[test]
+    fn a_custom_domain_base_path_comes_from_the_public_url() {
+        let config = crate::ApiConfig {
+            public_url: Some("https://telemetry.example.com/krkn".to_owned()),
+            ..Default::default()
+        };
+        assert_eq!(config.public_path(), "/krkn");
+        for rest in [true, false] {
+            assert_eq!(
+                routed(event(rest, "api", CUSTOM, "/krkn/api/v1/runs"), "/krkn"),
+                ("/api/v1/runs?limit=1".to_owned(), "/krkn".to_owned())
+            );
+        }
+        // A configured public URL on the execute-api host keeps the stage rule.
+        assert_eq!(
+            routed(event(true, "production", HOST, "/navigate"), "/krkn"),
+            ("/navigate?limit=1".to_owned(), "/production".to_owned())
+        );
+    }
+
+    #[test]
+    fn public_path_reads_the_path_of_the_url() {
+        let path = |url: &str| {
+            crate::ApiConfig {
+                public_url: Some(url.to_owned()),
+                ..Default::default()
+            }
+            .public_path()
+            .to_owned()
+        };
+        assert_eq!(path("https://t.example.com"), "");
+        assert_eq!(path("https://t.example.com/"), "");
+        assert_eq!(path("https://t.example.com/a/b/"), "/a/b");
+        assert_eq!(crate::ApiConfig::default().public_path(), "");
+    }
 }

@@ -37,6 +37,14 @@ use crate::config::env_number;
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct ClientAddr(pub std::net::IpAddr);
 
+/// The path in front of every route in the URLs clients use (`/production` for a REST API
+/// stage on its `execute-api` host, a custom domain's base path, or empty), put on a request
+/// by the Lambda handler. Without it (the standalone server) the path of
+/// `KRKN_TELEMETRY_PUBLIC_URL` is the prefix. URLs in responses start with it, so they work
+/// where the client is, not only where the router is.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct MountPrefix(pub String);
+
 /// Connection limits of the standalone server (see the table above).
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct ServerLimits {

@@ -3,9 +3,14 @@
 //! Store selection by environment: `BUCKET_NAME` + `TABLE_NAME` select S3 + DynamoDB (what
 //! `infra/template.yaml` deploys); without them, `KRKN_TELEMETRY_DATA_DIR` (default
 //! `/tmp/krkn-telemetry`) holds the embedded store, which is what `make watch` uses locally.
+//!
+//! The function never creates or changes users: a password in its environment would sit in
+//! plain text in the function's configuration, and a reset on every cold start would undo
+//! every change made since. Users are added once after deploy with
+//! `krkn-telemetry-api user add --store aws` (README, "Deploy to AWS").
 
 use krkn_telemetry_api::startup::{
-    LogStyle, StoreChoice, admin_password_from_env, bootstrap_admin, init_tracing, open_store,
+    ADMIN_PASSWORD_VAR, LogStyle, StoreChoice, init_tracing, open_store,
 };
 use krkn_telemetry_api::{ApiConfig, AppState, lambda, router};
 use lambda_http::{Error, Request, service_fn};
@@ -14,24 +19,33 @@ use lambda_http::{Error, Request, service_fn};
 // back to the OS when it is freed, mimalloc kept it (idle RSS 39 MiB against 16 MiB measured),
 // and the server's throughput did not depend on the allocator (BENCHMARKS.md).
 
-/// The scenario export budget of a Lambda response unless configured.
-const LAMBDA_EXPORT_MAX_BYTES: u64 = 5 * 1024 * 1024;
+/// The scenario export budget of a Lambda response unless configured: Lambda refuses a
+/// response payload over 6 MB (6,291,456 bytes), and the NDJSON export travels base64-encoded
+/// in it (4/3 of its bytes: 5.33 MiB for 4 MiB) beside the status and headers.
+const LAMBDA_EXPORT_MAX_BYTES: u64 = 4 * 1024 * 1024;
 
 #[tokio::main]
 async fn main() -> Result<(), Error> {
     init_tracing(LogStyle::Lambda);
     let mut config = lambda::behind_api_gateway(ApiConfig::from_env()?);
     if std::env::var_os("KRKN_TELEMETRY_EXPORT_MAX_BYTES").is_none() {
-        // API Gateway refuses a response over 6 MB; exports continue by cursor instead.
+        // Lambda refuses a payload over 6 MB; exports continue by cursor instead.
         config.export_max_bytes = Some(LAMBDA_EXPORT_MAX_BYTES);
     }
+    if std::env::var_os(ADMIN_PASSWORD_VAR).is_some() {
+        tracing::warn!(
+            "{ADMIN_PASSWORD_VAR} is ignored by the Lambda: add users once with \
+             `krkn-telemetry-api user add NAME --role admin --store aws`, and remove the \
+             variable from the function's configuration"
+        );
+    }
     let backend = open_store(&StoreChoice::from_lambda_env()?).await?.backend;
-    // Nobody reads a Lambda's terminal: no generated password here.
-    let password = admin_password_from_env()?;
-    bootstrap_admin(backend.users.as_ref(), password.as_deref(), false).await?;
+    let public_path = config.public_path().to_owned();
     let app = router(AppState::new(backend, config));
     lambda_http::run(service_fn(move |request: Request| {
-        lambda::handle(app.clone(), request)
+        let app = app.clone();
+        let public_path = public_path.clone();
+        async move { lambda::handle(app, &public_path, request).await }
     }))
     .await
 }

@@ -21,6 +21,7 @@ use krkn_telemetry_model::{ArtifactKind, ArtifactName, RunKey};
 
 use super::{AppState, Authenticated, required_param};
 use crate::error::ApiError;
+use crate::server::MountPrefix;
 use crate::signing::{LinkClaims, LinkKind};
 use crate::store::served::BoxError;
 use crate::store::{ObjectInfo, ServedLinks, UploadError, UploadRequest};
@@ -29,8 +30,13 @@ use crate::store::{ObjectInfo, ServedLinks, UploadError, UploadRequest};
 /// configured public URL, or the request's own `Host` when that host is allowed (listed in
 /// `KRKN_TELEMETRY_ALLOWED_HOSTS`, a loopback host, or any host on the Lambda, where API
 /// Gateway sets it). A forged `Host` must not turn links into links to somewhere else. With
-/// S3 the links are S3's and this is empty.
-pub(crate) fn base_url(state: &AppState, headers: &HeaderMap) -> Result<String, ApiError> {
+/// S3 the links are S3's and this is empty. The path is the request's [`MountPrefix`] (the
+/// API Gateway stage), so a link reaches the router through the same door as the request.
+pub(crate) fn base_url(
+    state: &AppState,
+    headers: &HeaderMap,
+    mount: &MountPrefix,
+) -> Result<String, ApiError> {
     if state.backend.served.is_none() {
         return Ok(String::new());
     }
@@ -53,7 +59,7 @@ pub(crate) fn base_url(state: &AppState, headers: &HeaderMap) -> Result<String, 
         .and_then(|h| h.to_str().ok())
         .filter(|p| *p == "https" || *p == "http")
         .unwrap_or("http");
-    Ok(format!("{scheme}://{host}"))
+    Ok(format!("{scheme}://{host}{}", mount.0))
 }
 
 /// True for a `Host` value that names a loopback address or `localhost`, or that is in
@@ -106,6 +112,7 @@ pub async fn presigned_url(
     State(state): State<AppState>,
     Query(query): Query<HashMap<String, String>>,
     headers: HeaderMap,
+    mount: MountPrefix,
 ) -> Result<Response, ApiError> {
     let run_path = required_param(&query, "request_id")?;
     let file = required_param(&query, "remote_filename")?;
@@ -155,7 +162,7 @@ pub async fn presigned_url(
             expires_in: Duration::from_secs(state.config.link_expiration_secs),
             length,
             sha256,
-            base_url: base_url(&state, &headers)?,
+            base_url: base_url(&state, &headers, &mount)?,
         })
         .await?;
     tracing::info!(%key, user = %user.name, "upload link issued");
@@ -347,6 +354,7 @@ pub async fn download_url(
     State(state): State<AppState>,
     Path(path): Path<String>,
     headers: HeaderMap,
+    mount: MountPrefix,
 ) -> Result<Response, ApiError> {
     if path.split('/').count() > 3 {
         return Err(ApiError::BadRequest(
@@ -360,7 +368,7 @@ pub async fn download_url(
         return Err(ApiError::NotFound(key));
     }
     let ttl = Duration::from_secs(state.config.link_expiration_secs);
-    let base = format!("{}/", base_url(&state, &headers)?);
+    let base = format!("{}/", base_url(&state, &headers, &mount)?);
     let link = state
         .backend
         .objects

@@ -33,7 +33,7 @@ use axum::http::request::Parts;
 use crate::auth::{Authenticator, User};
 use crate::config::ApiConfig;
 use crate::error::ApiError;
-use crate::server::ClientAddr;
+use crate::server::{ClientAddr, MountPrefix};
 use crate::store::{Backend, ListEntry};
 use guards::{InFlight, Readiness};
 
@@ -84,6 +84,22 @@ impl FromRequestParts<AppState> for Authenticated {
             .authenticate(&parts.headers, client)
             .await
             .map(Authenticated)
+    }
+}
+
+impl FromRequestParts<AppState> for MountPrefix {
+    type Rejection = std::convert::Infallible;
+
+    /// The Lambda handler's prefix, or else the path of the configured public URL.
+    async fn from_request_parts(
+        parts: &mut Parts,
+        state: &AppState,
+    ) -> Result<Self, Self::Rejection> {
+        Ok(parts
+            .extensions
+            .get::<MountPrefix>()
+            .cloned()
+            .unwrap_or_else(|| MountPrefix(state.config.public_path().to_owned())))
     }
 }
 

@@ -15,6 +15,7 @@ use serde::Serialize;
 use super::artifacts::base_url;
 use super::{AppState, Authenticated};
 use crate::error::ApiError;
+use crate::server::MountPrefix;
 use crate::store::EntryKind;
 
 /// Files one run page lists at most (a krkn run has a handful; parts of a large backup, tens).
@@ -103,6 +104,7 @@ pub async fn get_run(
     State(state): State<AppState>,
     Path((group, request_id)): Path<(String, String)>,
     headers: HeaderMap,
+    mount: MountPrefix,
 ) -> Result<Json<RunDetail>, ApiError> {
     let key = RunKey::new(&group, &request_id)?;
     user.require_read(Some(key.group()))?;
@@ -115,7 +117,7 @@ pub async fn get_run(
         .map_err(|e| ApiError::BadRequest(format!("the stored document is not JSON: {e}")))?;
     let entries = objects.list(&key.prefix(), None, MAX_RUN_FILES).await?;
     let ttl = Duration::from_secs(state.config.link_expiration_secs);
-    let base = format!("{}/", base_url(&state, &headers)?);
+    let base = format!("{}/", base_url(&state, &headers, &mount)?);
     let mut files = Vec::new();
     let mut manifest = None;
     for entry in entries.into_iter().filter(|e| e.kind == EntryKind::File) {
@@ -166,7 +168,7 @@ pub async fn get_run(
         None => backup_state(&files, None, &HashMap::new()),
     };
     Ok(Json(RunDetail {
-        files_url: format!("/files/{}/{}/", key.group(), key.request_id()),
+        files_url: format!("{}/files/{}/{}/", mount.0, key.group(), key.request_id()),
         group: key.group().to_owned(),
         request_id: key.request_id().to_owned(),
         document,

@@ -15,6 +15,7 @@ use serde::Serialize;
 
 use super::{AppState, Authenticated};
 use crate::error::ApiError;
+use crate::server::MountPrefix;
 use crate::store::{RunPosition, RunQuery, RunSummary};
 use crate::time::rfc3339;
 
@@ -97,11 +98,13 @@ pub struct ListedRun {
     files_url: String,
 }
 
-impl From<RunSummary> for ListedRun {
-    fn from(run: RunSummary) -> Self {
+impl ListedRun {
+    /// The wire form of a run, its URLs under `mount` (where the client reaches the router).
+    fn of(run: RunSummary, mount: &MountPrefix) -> Self {
+        let prefix = &mount.0;
         ListedRun {
-            url: format!("/api/v1/runs/{}/{}", run.group, run.request_id),
-            files_url: format!("/files/{}/{}/", run.group, run.request_id),
+            url: format!("{prefix}/api/v1/runs/{}/{}", run.group, run.request_id),
+            files_url: format!("{prefix}/files/{}/{}/", run.group, run.request_id),
             group: run.group,
             request_id: run.request_id,
             run_uuid: run.run_uuid,
@@ -148,6 +151,7 @@ pub async fn list_runs(
     Authenticated(user): Authenticated,
     State(state): State<AppState>,
     Query(params): Query<HashMap<String, String>>,
+    mount: MountPrefix,
 ) -> Result<Json<RunList>, ApiError> {
     let mut query = parse_query(&params)?;
     user.require_read(query.group.as_deref())?;
@@ -155,7 +159,11 @@ pub async fn list_runs(
         query.allowed_groups = user.groups.clone();
     }
     let page = state.backend.index.query_runs(&query).await?;
-    let runs = page.runs.into_iter().map(ListedRun::from).collect();
+    let runs = page
+        .runs
+        .into_iter()
+        .map(|run| ListedRun::of(run, &mount))
+        .collect();
     Ok(Json(RunList {
         runs,
         next_cursor: page.next.as_ref().map(encode_cursor),

@@ -10,9 +10,10 @@
 //! set (and the run keys it saw, 8 bytes each, so that a run filed between the passes cannot
 //! bring a column the header lacks), once to write. NDJSON needs one pass.
 //!
-//! With a byte budget (`KRKN_TELEMETRY_EXPORT_MAX_BYTES`; the Lambda defaults to 5 MiB, under
-//! API Gateway's 6 MB response limit), an export stops at the first run boundary past the
-//! budget and names where to continue in the `X-Next-Cursor` header (pass it as `cursor`).
+//! With a byte budget (`KRKN_TELEMETRY_EXPORT_MAX_BYTES`; the Lambda defaults to 4 MiB, so
+//! that the base64-encoded body stays under Lambda's 6 MB payload limit), an export ends
+//! before the run that would take it past the budget (counted as written, [`line_cost`]) and
+//! names where to continue in the `X-Next-Cursor` header (pass it as `cursor`).
 
 use std::borrow::Cow;
 use std::collections::hash_map::DefaultHasher;
@@ -155,7 +156,22 @@ fn run_hash(run: &RunSummary) -> u64 {
     hasher.finish()
 }
 
-/// The first pass: the column set, the runs, and where the byte budget ends the export.
+/// What one exported line costs in a response: its bytes, plus one for every byte that JSON
+/// escaping doubles when a text body travels inside the Lambda's JSON payload. (A base64
+/// body, NDJSON on the Lambda, costs 4/3 of its bytes instead; the Lambda's budget leaves
+/// room for that.) Counted on the NDJSON line, which is never shorter than the CSV row of
+/// the same scenario's fixed columns.
+fn line_cost(line: &[u8]) -> u64 {
+    let escaped = line
+        .iter()
+        .filter(|&&b| b == b'"' || b == b'\\' || b < 0x20)
+        .count();
+    (line.len() + escaped) as u64
+}
+
+/// The first pass: the column set, the runs, and where the byte budget ends the export. The
+/// budget counts what is written ([`line_cost`]), and a run that would take the response past
+/// it goes to the next response (unless it is the first: a run is never split).
 async fn survey(state: &AppState, query: &RunQuery, budget: Option<u64>) -> Result<Plan, ApiError> {
     let mut source = RowSource::new(state, query.clone());
     let mut plan = Plan {
@@ -165,24 +181,34 @@ async fn survey(state: &AppState, query: &RunQuery, budget: Option<u64>) -> Resu
         next_cursor: None,
     };
     let mut bytes = 0u64;
+    let mut last: Option<RunPosition> = None;
+    let mut line = Vec::new();
     while let Some(run) = source.next().await? {
-        plan.runs_seen.insert(run_hash(&run.summary));
+        let mut run_bytes = 0u64;
+        let mut columns = Vec::new();
         for row in &run.rows {
-            bytes += row.text.len() as u64;
+            if budget.is_some() {
+                line.clear();
+                write_ndjson(&mut line, &run.summary, &row.text);
+                run_bytes += line_cost(&line);
+            }
             for (name, _) in entries(&run.summary, &row.text)?.iter().skip(COLUMNS.len()) {
                 if !plan.dynamic_columns.contains(name.as_ref()) {
-                    plan.dynamic_columns.insert(name.clone().into_owned());
+                    columns.push(name.clone().into_owned());
                 }
             }
         }
-        if budget.is_some_and(|b| bytes >= b) {
-            if source.next().await?.is_some() {
-                let end = RunPosition::of(&run.summary);
-                plan.next_cursor = Some(encode_cursor(&end));
-                plan.end = Some(end);
-            }
+        if let (Some(budget), Some(end)) = (budget, &last)
+            && bytes + run_bytes > budget
+        {
+            plan.next_cursor = Some(encode_cursor(end));
+            plan.end = Some(end.clone());
             break;
         }
+        bytes += run_bytes;
+        plan.runs_seen.insert(run_hash(&run.summary));
+        plan.dynamic_columns.extend(columns);
+        last = Some(RunPosition::of(&run.summary));
     }
     Ok(plan)
 }

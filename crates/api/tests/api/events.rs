@@ -49,7 +49,7 @@ async fn every_sample_event_gets_its_expected_status() {
         let text = std::fs::read_to_string(&path).expect("event file");
         let request = lambda_http::request::from_str(&text)
             .unwrap_or_else(|e| panic!("{name} is not an API Gateway event: {e}"));
-        let response = lambda::handle(app.router.clone(), request)
+        let response = lambda::handle(app.router.clone(), "", request)
             .await
             .expect("infallible");
         seen += 1;

@@ -38,12 +38,15 @@ macro_rules! backend_tests {
     };
 }
 
+mod api_gateway;
 mod aws;
 mod cli;
 mod console;
 mod events;
 mod helpers;
 mod hostile;
+mod lambda_function;
+mod lambda_runtime;
 mod malformed;
 mod navigate;
 mod process;

@@ -1,0 +1,350 @@
+//! The Lambda binary (`krkn-telemetry-lambda`) as AWS runs it, for the tests in
+//! [`crate::lambda_runtime`]: cargo-lambda's Lambda Runtime API emulator (`cargo lambda watch
+//! --only-lambda-apis`) and the function polling it, with the store prepared and the users
+//! added as the deploy guide says (`krkn-telemetry-api init` / `user add` before the function
+//! starts; on the AWS store the function acts as the IAM principal holding exactly the
+//! template's policy); and the sample events of `events/` and events made from them.
+
+use std::collections::BTreeMap;
+use std::fs::File;
+use std::io::Write;
+use std::path::PathBuf;
+use std::process::{Child, Command, Stdio};
+use std::time::{Duration, Instant};
+
+use base64::Engine as _;
+use serde_json::{Value, json};
+
+use crate::api_gateway::{
+    ClientResponse, LAMBDA_PAYLOAD_LIMIT, client_response, template_binary_media_types,
+};
+use crate::helpers::{RUN_ID, moto_iam_settings};
+use crate::process::free_port;
+
+/// The password of `admin` the sample events carry (events/README.md).
+const PASSWORD: &str = "krkn-events-password";
+/// The run the POST events file.
+pub const NEW_RUN: &str = "1745343999-0f8fd0b2-6b7e-4c4f-9a55-4b1f3f0b6d7e";
+
+/// Which store the function runs on.
+#[derive(Clone, Copy, Debug)]
+pub enum Store {
+    /// The embedded store in a folder (what `make watch` runs); files pass through the function.
+    Local,
+    /// S3 + DynamoDB on the IAM-enforced moto, as the function's IAM principal.
+    MotoIam,
+}
+
+/// The function under the emulator; both processes end with it.
+pub struct Function {
+    emulator: Child,
+    function: Child,
+    invoke_url: String,
+    http: reqwest::Client,
+    log: PathBuf,
+    /// Secrets that must never appear in the function's log.
+    secrets: Vec<String>,
+    _dir: tempfile::TempDir,
+}
+
+impl Drop for Function {
+    fn drop(&mut self) {
+        for child in [&mut self.function, &mut self.emulator] {
+            let _ = child.kill();
+            let _ = child.wait();
+        }
+    }
+}
+
+fn cargo_lambda() -> String {
+    std::env::var("KRKN_TEST_CARGO_LAMBDA").unwrap_or_else(|_| {
+        panic!(
+            "this test needs cargo-lambda's Lambda Runtime API emulator: run \
+             `scripts/test-services.sh start && . .tools/services.env` (make test does both), \
+             then run the tests again"
+        )
+    })
+}
+
+/// Runs `krkn-telemetry-api` with `args` and `env`, the password on standard input.
+fn operator(args: &[&str], env: &[(String, String)]) {
+    let mut child = Command::new(env!("CARGO_BIN_EXE_krkn-telemetry-api"))
+        .args(args)
+        .envs(env.iter().map(|(k, v)| (k.as_str(), v.as_str())))
+        .stdin(Stdio::piped())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .expect("krkn-telemetry-api starts");
+    child
+        .stdin
+        .take()
+        .expect("stdin")
+        .write_all(PASSWORD.as_bytes())
+        .expect("password written");
+    let output = child.wait_with_output().expect("krkn-telemetry-api ends");
+    assert!(
+        output.status.success(),
+        "krkn-telemetry-api {args:?} failed: {}",
+        String::from_utf8_lossy(&output.stderr)
+    );
+}
+
+impl Function {
+    /// Starts the emulator, prepares the store and its users, starts the function.
+    pub async fn start(store: Store) -> Function {
+        let dir = tempfile::tempdir().expect("temp dir");
+        let port = free_port();
+        let log = dir.path().join("function.log");
+        let emulator_log = File::create(dir.path().join("emulator.log")).expect("log file");
+        let emulator = Command::new(cargo_lambda())
+            .args([
+                "lambda",
+                "watch",
+                "--only-lambda-apis",
+                "-A",
+                "127.0.0.1",
+                "-P",
+            ])
+            .arg(port.to_string())
+            .arg("--manifest-path")
+            .arg(concat!(env!("CARGO_MANIFEST_DIR"), "/../../Cargo.toml"))
+            .stdout(emulator_log.try_clone().expect("log file"))
+            .stderr(emulator_log)
+            .spawn()
+            .expect("cargo-lambda starts");
+        let mut function_env: Vec<(String, String)> = Vec::new();
+        let mut secrets = vec![
+            PASSWORD.to_owned(),
+            base64::engine::general_purpose::STANDARD.encode(format!("admin:{PASSWORD}")),
+        ];
+        match store {
+            Store::Local => {
+                let data = dir.path().join("data");
+                let data = data.to_str().expect("UTF-8 path").to_owned();
+                operator(
+                    &[
+                        "user",
+                        "add",
+                        "admin",
+                        "--role",
+                        "admin",
+                        "--data-dir",
+                        &data,
+                    ],
+                    &[],
+                );
+                function_env.push(("KRKN_TELEMETRY_DATA_DIR".into(), data));
+            }
+            Store::MotoIam => {
+                let (admin, function) = moto_iam_settings();
+                let place = |settings: &krkn_telemetry_api::store::aws::AwsSettings| {
+                    let keys = settings.keys.as_ref().expect("IAM keys");
+                    vec![
+                        ("BUCKET_NAME".to_owned(), settings.bucket.clone()),
+                        ("TABLE_NAME".to_owned(), settings.table.clone()),
+                        (
+                            "AWS_ENDPOINT_URL".to_owned(),
+                            settings.endpoint.clone().expect("moto"),
+                        ),
+                        ("AWS_ACCESS_KEY_ID".to_owned(), keys.id.clone()),
+                        ("AWS_SECRET_ACCESS_KEY".to_owned(), keys.secret.clone()),
+                    ]
+                };
+                operator(&["init", "--store", "aws"], &place(&admin));
+                operator(
+                    &["user", "add", "admin", "--role", "admin", "--store", "aws"],
+                    &place(&admin),
+                );
+                secrets.push(function.keys.as_ref().expect("keys").secret.clone());
+                function_env = place(&function);
+            }
+        }
+        let function_log = File::create(&log).expect("log file");
+        let function = Command::new(env!("CARGO_BIN_EXE_krkn-telemetry-lambda"))
+            .envs(function_env.iter().map(|(k, v)| (k.as_str(), v.as_str())))
+            .env(
+                "AWS_LAMBDA_RUNTIME_API",
+                format!("http://127.0.0.1:{port}/.rt"),
+            )
+            .env("AWS_LAMBDA_FUNCTION_NAME", "_")
+            .env("AWS_LAMBDA_FUNCTION_VERSION", "1")
+            .env("AWS_LAMBDA_FUNCTION_MEMORY_SIZE", "256")
+            .env("AWS_LAMBDA_LOG_FORMAT", "JSON")
+            .env_remove("KRKN_TELEMETRY_ADMIN_PASSWORD")
+            .stdout(function_log.try_clone().expect("log file"))
+            .stderr(function_log)
+            .spawn()
+            .expect("krkn-telemetry-lambda starts");
+        let mut started = Function {
+            emulator,
+            function,
+            invoke_url: format!("http://127.0.0.1:{port}/2015-03-31/functions/_/invocations"),
+            http: reqwest::Client::new(),
+            log,
+            secrets,
+            _dir: dir,
+        };
+        started.wait_for_emulator(port, Duration::from_secs(30));
+        started
+    }
+
+    fn wait_for_emulator(&mut self, port: u16, within: Duration) {
+        let deadline = Instant::now() + within;
+        while std::net::TcpStream::connect(("127.0.0.1", port)).is_err() {
+            if let Ok(Some(status)) = self.emulator.try_wait() {
+                panic!("cargo-lambda's emulator exited while starting: {status}");
+            }
+            assert!(
+                Instant::now() < deadline,
+                "the emulator did not listen on {port}"
+            );
+            std::thread::sleep(Duration::from_millis(50));
+        }
+    }
+
+    /// Invokes the function with `event`: its response and the payload's size in bytes.
+    async fn invoke(&self, event: &Value) -> (Value, usize) {
+        let answer = self
+            .http
+            .post(&self.invoke_url)
+            .timeout(Duration::from_secs(60))
+            .json(event)
+            .send()
+            .await
+            .expect("the emulator answers");
+        let bytes = answer.bytes().await.expect("payload");
+        let response = serde_json::from_slice(&bytes).unwrap_or_else(|e| {
+            panic!(
+                "the function's answer is not a proxy response ({e}): {}",
+                String::from_utf8_lossy(&bytes[..bytes.len().min(500)])
+            )
+        });
+        (response, bytes.len())
+    }
+
+    /// The client's view of the function's answer to `event`, after the payload limit check.
+    pub async fn call(&self, name: &str, event: &Value) -> ClientResponse {
+        let (response, payload) = self.invoke(event).await;
+        assert!(
+            payload <= LAMBDA_PAYLOAD_LIMIT,
+            "{name}: a {payload}-byte response payload is over Lambda's 6 MB limit"
+        );
+        client_response(event, &response, &template_binary_media_types())
+    }
+}
+
+pub fn events_dir() -> PathBuf {
+    PathBuf::from(concat!(env!("CARGO_MANIFEST_DIR"), "/../../events"))
+}
+
+/// Every sample event with its expected status, by file name.
+pub fn sample_events() -> Vec<(String, Value, u16)> {
+    let dir = events_dir();
+    let expected: BTreeMap<String, u16> = serde_json::from_str(
+        &std::fs::read_to_string(dir.join("expected.json")).expect("expected.json"),
+    )
+    .expect("expected.json is JSON");
+    expected
+        .into_iter()
+        .map(|(name, status)| {
+            let text = std::fs::read_to_string(dir.join(&name)).expect("event file");
+            (
+                name,
+                serde_json::from_str(&text).expect("event JSON"),
+                status,
+            )
+        })
+        .collect()
+}
+
+/// The seeded run of events/README.md, filed through the function.
+pub async fn seed(function: &Function) {
+    let text = std::fs::read_to_string(events_dir().join("v1-post-telemetry.json")).expect("event");
+    let event: Value = serde_json::from_str(&text.replace(NEW_RUN, RUN_ID)).expect("JSON");
+    let client = function.call("seed", &event).await;
+    assert_eq!(
+        client.status,
+        200,
+        "{}",
+        String::from_utf8_lossy(&client.body)
+    );
+}
+
+/// The function's log (`AWS_LAMBDA_LOG_FORMAT=JSON`) holds no secret.
+pub fn check_log(function: &Function) {
+    let log = std::fs::read_to_string(&function.log).expect("function log");
+    for secret in &function.secrets {
+        assert!(
+            !log.contains(secret.as_str()),
+            "a secret is in the function's log:\n{log}"
+        );
+    }
+}
+
+/// A GET or PUT event of either format for `path_and_query` on the seeded run's host,
+/// made from the sample `runs-list` event of that format.
+pub fn request_event(rest: bool, method: &str, link_path: &str, body: Option<&[u8]>) -> Value {
+    let file = if rest {
+        "v1-runs-list.json"
+    } else {
+        "v2-runs-list.json"
+    };
+    let mut event: Value =
+        serde_json::from_str(&std::fs::read_to_string(events_dir().join(file)).expect("event"))
+            .expect("JSON");
+    let url = reqwest::Url::parse(&format!("https://h{link_path}")).expect("link path");
+    let pairs: Vec<(String, String)> = url.query_pairs().into_owned().collect();
+    let path = url.path().to_owned();
+    let encoded = body.map(|b| base64::engine::general_purpose::STANDARD.encode(b));
+    if rest {
+        // The REST event's path has no stage; the request context's path has it.
+        let route = path.strip_prefix("/production").unwrap_or(&path).to_owned();
+        event["path"] = json!(route);
+        event["httpMethod"] = json!(method);
+        event["requestContext"]["httpMethod"] = json!(method);
+        event["requestContext"]["path"] = json!(path);
+        event["pathParameters"] = json!({"proxy": route.trim_start_matches('/')});
+        let single: serde_json::Map<String, Value> =
+            pairs.iter().map(|(k, v)| (k.clone(), json!(v))).collect();
+        let multi: serde_json::Map<String, Value> =
+            pairs.iter().map(|(k, v)| (k.clone(), json!([v]))).collect();
+        event["queryStringParameters"] = Value::Object(single);
+        event["multiValueQueryStringParameters"] = Value::Object(multi);
+        if let Some(body) = body {
+            for (name, value) in [
+                ("Content-Type", "application/octet-stream".to_owned()),
+                ("Content-Length", body.len().to_string()),
+            ] {
+                event["headers"][name] = json!(value);
+                event["multiValueHeaders"][name] = json!([value]);
+            }
+        }
+    } else {
+        event["rawPath"] = json!(path);
+        event["requestContext"]["http"]["path"] = json!(path);
+        event["requestContext"]["http"]["method"] = json!(method);
+        event["rawQueryString"] = json!(url.query().unwrap_or(""));
+        let single: serde_json::Map<String, Value> =
+            pairs.iter().map(|(k, v)| (k.clone(), json!(v))).collect();
+        event["queryStringParameters"] = Value::Object(single);
+        if let Some(body) = body {
+            event["headers"]["content-type"] = json!("application/octet-stream");
+            event["headers"]["content-length"] = json!(body.len().to_string());
+        }
+    }
+    // API Gateway hands a binary body to the function base64-encoded (the REST API under
+    // BinaryMediaTypes */*, the HTTP API for any type it does not know as text).
+    event["body"] = json!(encoded);
+    event["isBase64Encoded"] = json!(encoded.is_some());
+    event
+}
+
+/// The path (and query) of `link` on the API's host, stage included.
+pub fn link_path(link: &str) -> String {
+    let host = "https://k7x2mq9ptd.execute-api.us-east-1.amazonaws.com";
+    link.trim()
+        .strip_prefix(host)
+        .unwrap_or_else(|| panic!("the link {link} is not on {host}"))
+        .to_owned()
+}
