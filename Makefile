@@ -6,7 +6,7 @@ TARGET_DIR := $(or $(CARGO_TARGET_DIR),target)
 LISTEN ?= 127.0.0.1:8080
 DATA_DIR ?= ./data
 
-.PHONY: run test lint fmt schema bench bench-model bench-api bench-collector bench-logs bench-backup bench-queries bench-hostile fuzz build release watch invoke help
+.PHONY: deploy deploy-check bench-lambda run test lint fmt schema bench bench-model bench-api bench-collector bench-logs bench-backup bench-queries bench-hostile fuzz build release watch invoke help
 
 help: ## list the targets
 	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | sed 's/:.*## /\t/' | column -t -s "$$(printf '\t')"
@@ -24,7 +24,7 @@ test: ## install what the tests need and run them all
 	scripts/browser-test.sh $(TARGET_DIR)/debug/krkn-telemetry-api; \
 	tests/smoke_make_run.sh
 
-lint: ## rustfmt, clippy (warnings are errors) and cfn-lint on the SAM template
+lint: ## rustfmt, clippy (warnings are errors), cfn-lint and `sam validate --lint` on the SAM template
 	$(CARGO) fmt --all -- --check
 	$(CARGO) clippy --locked --workspace --all-targets -- -D warnings
 	scripts/lint-infra.sh
@@ -44,6 +44,19 @@ invoke: ## send a sample event to `make watch`: make invoke EVENT=events/v1-heal
 	bin="$$(dirname "$$(scripts/python-venv.sh scripts/requirements-lambda.txt | tail -n1)")"; \
 	"$$bin/cargo-lambda" lambda invoke krkn-telemetry-lambda --data-file $(EVENT)
 
+deploy: ## build the Lambda and deploy infra/template.yaml with SAM (asks on the first run; README "Deploy to AWS")
+	sam="$$(dirname "$$(VENV_DIR=$$PWD/.tools/sam-venv scripts/python-venv.sh scripts/requirements-sam.txt | tail -n1)")/sam"; \
+	lambda_bin="$$(dirname "$$(scripts/python-venv.sh scripts/requirements-lambda.txt | tail -n1)")"; \
+	cd infra && PATH="$$lambda_bin:$$PATH" SAM_CLI_TELEMETRY=0 "$$sam" build && \
+	if [ -f samconfig.toml ]; then PATH="$$lambda_bin:$$PATH" "$$sam" deploy; \
+	else PATH="$$lambda_bin:$$PATH" "$$sam" deploy --guided; fi
+
+deploy-check: ## `sam build` for real (arm64 via cargo-lambda and zig) and the size of what it built; no AWS account needed
+	sam="$$(dirname "$$(VENV_DIR=$$PWD/.tools/sam-venv scripts/python-venv.sh scripts/requirements-sam.txt | tail -n1)")/sam"; \
+	lambda_bin="$$(dirname "$$(scripts/python-venv.sh scripts/requirements-lambda.txt | tail -n1)")"; \
+	cd infra && PATH="$$lambda_bin:$$PATH" SAM_CLI_TELEMETRY=0 "$$sam" build && \
+	ls -l .aws-sam/build/TelemetryFunction/bootstrap && file .aws-sam/build/TelemetryFunction/bootstrap
+
 FUZZ_SECONDS ?= 600
 FUZZ_ARGS ?=
 FUZZ_TARGETS := document parameters_base64
@@ -61,7 +74,7 @@ build: ## debug build of every binary
 release: ## optimised binaries
 	$(CARGO) build --locked --workspace --release
 
-bench: bench-model bench-api bench-collector bench-logs bench-backup bench-queries ## every benchmark (slow; not part of `make test`)
+bench: bench-model bench-api bench-collector bench-logs bench-backup bench-queries bench-lambda ## every benchmark (slow; not part of `make test`)
 
 bench-model: ## model parse+validate+serialize against krkn-lib's own model
 	scripts/bench-model.sh
@@ -74,6 +87,9 @@ bench-collector: ## metadata collection from a synthetic 5,000-node cluster: tim
 
 bench-logs: ## log filtering of a generated 1 GiB must-gather against krkn-lib and ripgrep
 	scripts/bench-logs.sh
+
+bench-lambda: ## the Lambda under the Runtime API on moto: cold init, warm invocations (latency, CPU), the `sam build` zip
+	scripts/bench-lambda.sh
 
 bench-queries: ## runs pages and the scenario export over 10,000 filed runs (100,000 scenarios): p99, rows/s, RSS
 	scripts/bench-queries.sh

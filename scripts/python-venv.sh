@@ -7,12 +7,13 @@
 # Usage: scripts/python-venv.sh [REQUIREMENTS_FILE ...]
 #
 # The last line on stdout is the venv's python path; everything else goes to
-# stderr. Environment: PYTHON (default python3) selects the base interpreter.
+# stderr. Environment: PYTHON (default python3) selects the base interpreter; VENV_DIR
+# (default $REPO/.tools/venv) another venv, for tools whose pins clash with the shared one.
 set -euo pipefail
 
 SCRIPT_DIR="$(cd -- "$(dirname -- "${BASH_SOURCE[0]}")" && pwd -P)"
 REPO="$(cd -- "$SCRIPT_DIR/.." && pwd -P)"
-VENV="$REPO/.tools/venv"
+VENV="${VENV_DIR:-$REPO/.tools/venv}"
 VPY="$VENV/bin/python"
 STAMPS="$VENV/.requirements-stamps"
 BASE_PY="${PYTHON:-python3}"

@@ -159,13 +159,33 @@ pub async fn handle(
     request: Request,
 ) -> Result<Response, std::convert::Infallible> {
     let client = source_ip(&request);
+    let gateway_request_id = match request.request_context_ref() {
+        Some(RequestContext::ApiGatewayV1(context)) => context.request_id.clone(),
+        Some(RequestContext::ApiGatewayV2(context)) => context.request_id.clone(),
+        _ => None,
+    };
     let (request, prefix) = route_request(request, public_path);
     let mut request = request.map(|body| Body::from(body.to_vec()));
     if let Some(ip) = client {
         request.extensions_mut().insert(ClientAddr(ip));
     }
     request.extensions_mut().insert(prefix);
-    router.oneshot(request).await
+    let method = request.method().clone();
+    // The route only: a query may hold a link's signature.
+    let route = request.uri().path().to_owned();
+    let started = std::time::Instant::now();
+    let response = router.oneshot(request).await?;
+    // One access line per request; the runtime's span adds the Lambda request id, and the
+    // gateway's id ties the line to API Gateway's access log.
+    tracing::info!(
+        %method,
+        route,
+        gateway_request_id = gateway_request_id.as_deref().unwrap_or(""),
+        status = response.status().as_u16(),
+        ms = started.elapsed().as_secs_f64() * 1000.0,
+        "request"
+    );
+    Ok(response)
 }
 
 #[cfg(test)]

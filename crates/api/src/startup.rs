@@ -21,14 +21,22 @@ pub enum LogStyle {
     Lambda,
 }
 
-/// Starts logging (`RUST_LOG`, default `info`).
+/// Starts logging. The server: `RUST_LOG` (default `info`) to stderr. The Lambda:
+/// lambda_http's own subscriber, which honours Lambda's logging controls
+/// (`AWS_LAMBDA_LOG_FORMAT=JSON` for one JSON object per line, `AWS_LAMBDA_LOG_LEVEL` before
+/// `RUST_LOG`) and writes to stdout (CloudWatch adds the time); every line written while an
+/// invocation runs carries its request id (the runtime's span).
 pub fn init_tracing(style: LogStyle) {
-    let filter = tracing_subscriber::EnvFilter::try_from_default_env()
-        .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new("info"));
-    let builder = tracing_subscriber::fmt().with_env_filter(filter);
     match style {
-        LogStyle::Server => builder.with_writer(std::io::stderr).init(),
-        LogStyle::Lambda => builder.without_time().with_ansi(false).init(),
+        LogStyle::Server => {
+            let filter = tracing_subscriber::EnvFilter::try_from_default_env()
+                .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new("info"));
+            tracing_subscriber::fmt()
+                .with_env_filter(filter)
+                .with_writer(std::io::stderr)
+                .init()
+        }
+        LogStyle::Lambda => lambda_http::tracing::init_default_subscriber(),
     }
 }
 

@@ -203,16 +203,33 @@ impl Function {
         }
     }
 
-    /// Invokes the function with `event`: its response and the payload's size in bytes.
+    /// Invokes the function with `event`: its response and the payload's size in bytes. A
+    /// connection that never opened is tried again (nothing was invoked); any other failure
+    /// ends the test with the emulator's and the function's logs.
     async fn invoke(&self, event: &Value) -> (Value, usize) {
-        let answer = self
-            .http
-            .post(&self.invoke_url)
-            .timeout(Duration::from_secs(60))
-            .json(event)
-            .send()
-            .await
-            .expect("the emulator answers");
+        let mut attempts = 0;
+        let answer = loop {
+            attempts += 1;
+            match self
+                .http
+                .post(&self.invoke_url)
+                .timeout(Duration::from_secs(120))
+                .json(event)
+                .send()
+                .await
+            {
+                Ok(answer) => break answer,
+                Err(e) if e.is_connect() && attempts < 5 => {
+                    tokio::time::sleep(Duration::from_millis(200)).await;
+                }
+                Err(e) => panic!(
+                    "the emulator did not answer: {e:?}\nemulator log:\n{}\nfunction log:\n{}",
+                    std::fs::read_to_string(self.log.with_file_name("emulator.log"))
+                        .unwrap_or_default(),
+                    std::fs::read_to_string(&self.log).unwrap_or_default()
+                ),
+            }
+        };
         let bytes = answer.bytes().await.expect("payload");
         let response = serde_json::from_slice(&bytes).unwrap_or_else(|e| {
             panic!(
@@ -271,7 +288,8 @@ pub async fn seed(function: &Function) {
     );
 }
 
-/// The function's log (`AWS_LAMBDA_LOG_FORMAT=JSON`) holds no secret.
+/// The function's log: one JSON object per line (`AWS_LAMBDA_LOG_FORMAT=JSON`), an access
+/// line per request carrying the Lambda and the API Gateway request ids, and no secret.
 pub fn check_log(function: &Function) {
     let log = std::fs::read_to_string(&function.log).expect("function log");
     for secret in &function.secrets {
@@ -280,6 +298,30 @@ pub fn check_log(function: &Function) {
             "a secret is in the function's log:\n{log}"
         );
     }
+    let mut requests = 0;
+    for line in log.lines() {
+        let entry: Value = serde_json::from_str(line)
+            .unwrap_or_else(|e| panic!("a log line is not JSON ({e}): {line}"));
+        if entry["fields"]["message"] == "request" {
+            requests += 1;
+            assert!(
+                entry["span"]["requestId"]
+                    .as_str()
+                    .is_some_and(|id| !id.is_empty()),
+                "an access line without the Lambda request id: {line}"
+            );
+            assert!(
+                entry["fields"]["gateway_request_id"]
+                    .as_str()
+                    .is_some_and(|id| !id.is_empty()),
+                "an access line without API Gateway's request id: {line}"
+            );
+        }
+    }
+    assert!(
+        requests > 0,
+        "no access lines in the function's log:\n{log}"
+    );
 }
 
 /// A GET or PUT event of either format for `path_and_query` on the seeded run's host,

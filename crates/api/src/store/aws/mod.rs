@@ -38,6 +38,8 @@ pub struct AwsStore {
     dynamo: aws_sdk_dynamodb::Client,
     bucket: String,
     table: String,
+    /// Links never last longer than this ([`AwsSettings::link_lifetime_cap`]).
+    link_cap: Option<std::time::Duration>,
 }
 
 fn remote(service: &'static str, error: impl std::fmt::Display) -> StoreError {
@@ -83,11 +85,22 @@ impl AwsStore {
             s3_config = s3_config.endpoint_url(endpoint);
         }
         let s3_config = s3_config.build();
+        let link_cap = settings.link_lifetime_cap(
+            std::env::var_os("AWS_ACCESS_KEY_ID").is_some(),
+            std::env::var_os("AWS_SESSION_TOKEN").is_some(),
+        );
+        if let Some(cap) = link_cap {
+            tracing::info!(
+                cap_secs = cap.as_secs(),
+                "links signed with temporary credentials last at most this long"
+            );
+        }
         AwsStore {
             s3: aws_sdk_s3::Client::from_conf(s3_config),
             dynamo: aws_sdk_dynamodb::Client::new(&shared),
             bucket: settings.bucket.clone(),
             table: settings.table.clone(),
+            link_cap,
         }
     }
 }

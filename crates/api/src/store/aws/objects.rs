@@ -28,9 +28,10 @@ impl AwsStore {
         }
     }
 
-    /// Presigned links valid for `expires_in`.
-    fn presigning(expires_in: Duration) -> Result<PresigningConfig, StoreError> {
-        PresigningConfig::expires_in(expires_in).map_err(|e| remote("S3 presigning", e))
+    /// Presigned links valid for `expires_in`, or as long as the signing credentials allow.
+    fn presigning(&self, expires_in: Duration) -> Result<PresigningConfig, StoreError> {
+        let lifetime = self.link_cap.map_or(expires_in, |cap| expires_in.min(cap));
+        PresigningConfig::expires_in(lifetime).map_err(|e| remote("S3 presigning", e))
     }
 }
 
@@ -205,7 +206,7 @@ impl ObjectStore for AwsStore {
             put = put.if_none_match("*");
         }
         let presigned = put
-            .presigned(Self::presigning(request.expires_in)?)
+            .presigned(self.presigning(request.expires_in)?)
             .await
             .map_err(|e| remote("S3 presigning", explain(e)))?;
         Ok(presigned.uri().to_owned())
@@ -222,7 +223,7 @@ impl ObjectStore for AwsStore {
             .get_object()
             .bucket(&self.bucket)
             .key(key)
-            .presigned(Self::presigning(expires_in)?)
+            .presigned(self.presigning(expires_in)?)
             .await
             .map_err(|e| remote("S3 presigning", explain(e)))?;
         Ok(presigned.uri().to_owned())

@@ -32,7 +32,28 @@ impl std::fmt::Debug for AccessKeys {
     }
 }
 
+/// How long a link signed with temporary credentials of unknown remaining lifetime may be
+/// asked to last. A presigned link dies with the credentials that signed it, whatever expiry
+/// it names, and the Lambda's role credentials carry no expiry the function can read (AWS:
+/// "services that assume a role, such as the Lambda execution role, don't necessarily comply
+/// with the role's session duration"); an hour is what the template allows.
+pub const TEMPORARY_CREDENTIALS_LINK_CAP: std::time::Duration =
+    std::time::Duration::from_secs(3600);
+
 impl AwsSettings {
+    /// The longest lifetime links may have: none beyond the configured one with long-term
+    /// keys (fixed keys here, or `AWS_ACCESS_KEY_ID` without `AWS_SESSION_TOKEN`, which S3
+    /// honours up to 7 days); [`TEMPORARY_CREDENTIALS_LINK_CAP`] with anything else (a role on
+    /// Lambda, ECS or EC2, a session token, SSO).
+    pub fn link_lifetime_cap(
+        &self,
+        env_key: bool,
+        env_session_token: bool,
+    ) -> Option<std::time::Duration> {
+        let long_term = self.keys.is_some() || (env_key && !env_session_token);
+        (!long_term).then_some(TEMPORARY_CREDENTIALS_LINK_CAP)
+    }
+
     /// Reads `BUCKET_NAME`, `TABLE_NAME` and `AWS_ENDPOINT_URL`.
     pub fn from_env() -> Result<Self, String> {
         let var = |name: &str| std::env::var(name).ok().filter(|v| !v.trim().is_empty());
@@ -58,5 +79,35 @@ impl AwsSettings {
             s3_endpoint: var("AWS_ENDPOINT_URL_S3"),
             keys: None,
         })
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn settings(keys: bool) -> AwsSettings {
+        AwsSettings {
+            bucket: "b".into(),
+            table: "t".into(),
+            endpoint: None,
+            s3_endpoint: None,
+            keys: keys.then(|| AccessKeys {
+                id: "id".into(),
+                secret: "secret".into(),
+            }),
+        }
+    }
+
+    #[test]
+    fn only_long_term_keys_sign_links_past_an_hour() {
+        let cap = Some(TEMPORARY_CREDENTIALS_LINK_CAP);
+        // The Lambda: the role's keys and a session token in the environment.
+        assert_eq!(settings(false).link_lifetime_cap(true, true), cap);
+        // ECS, EC2, SSO: nothing in the environment, the chain finds temporary credentials.
+        assert_eq!(settings(false).link_lifetime_cap(false, false), cap);
+        // An IAM user's keys.
+        assert_eq!(settings(false).link_lifetime_cap(true, false), None);
+        assert_eq!(settings(true).link_lifetime_cap(false, false), None);
     }
 }
