@@ -61,7 +61,7 @@ class Emulator:
         self.port = free_port()
         self.log = tempfile.TemporaryFile()
         self.process = subprocess.Popen(
-            [os.environ["KRKN_TEST_CARGO_LAMBDA"], "lambda", "watch", "--only-lambda-apis",
+            [os.environ["KRKN_TEST_CARGO_LAMBDA"], "lambda", "watch", "--only-lambda-apis", "--ignore-changes",
              "-A", "127.0.0.1", "-P", str(self.port),
              "--manifest-path", os.path.join(REPO, "Cargo.toml")],
             stdout=self.log, stderr=self.log)

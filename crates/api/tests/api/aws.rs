@@ -148,3 +148,86 @@ async fn init_is_idempotent() {
     let second = store.init().await.expect("second init");
     assert!(second.iter().all(|l| l.ends_with("exists")), "{second:?}");
 }
+
+/// The run item of `run` as DynamoDB holds it, read with the SDK directly.
+async fn raw_run_item(
+    settings: &krkn_telemetry_api::store::aws::AwsSettings,
+    run: &str,
+) -> std::collections::HashMap<String, aws_sdk_dynamodb::types::AttributeValue> {
+    let shared = aws_config::defaults(aws_config::BehaviorVersion::latest())
+        .http_client(krkn_telemetry_api::store::aws::http_client())
+        .endpoint_url(settings.endpoint.as_deref().expect("moto"))
+        .load()
+        .await;
+    aws_sdk_dynamodb::Client::new(&shared)
+        .query()
+        .table_name(&settings.table)
+        .key_condition_expression("pk = :pk")
+        .expression_attribute_values(
+            ":pk",
+            aws_sdk_dynamodb::types::AttributeValue::S("GROUP#default".into()),
+        )
+        .send()
+        .await
+        .expect("query")
+        .items()
+        .iter()
+        .find(|item| {
+            item.get("request_id")
+                .and_then(|v| v.as_s().ok())
+                .is_some_and(|id| id == run)
+        })
+        .cloned()
+        .expect("the run item")
+}
+
+#[tokio::test]
+async fn index_items_expire_with_their_documents_and_are_never_listed_past_it() {
+    for (expiry, listed) in [
+        (Some(std::time::Duration::from_secs(86_400)), true),
+        (Some(std::time::Duration::ZERO), false),
+        (None, true),
+    ] {
+        let mut settings = moto_settings();
+        settings.index_expiry = expiry;
+        let store = Arc::new(AwsStore::connect(&settings).await);
+        let init = store.init().await.expect("init");
+        assert!(
+            init.iter()
+                .any(|line| line == "enabled time to live on expires_at"),
+            "{init:?}"
+        );
+        let app = aws_app(Backend::aws(store), settings.clone(), ApiConfig::default()).await;
+        let filed = app
+            .post_telemetry(
+                "uploader",
+                &format!("request_id={RUN_ID}&telemetry_group=default"),
+                SEED,
+            )
+            .await;
+        assert_eq!(filed.status, StatusCode::OK, "{}", filed.body);
+        let runs = app.get("reader", "/api/v1/runs?group=default").await;
+        let runs: serde_json::Value = serde_json::from_str(&runs.body).expect("JSON");
+        let count = runs["runs"].as_array().map_or(0, Vec::len);
+        assert_eq!(count, usize::from(listed), "{expiry:?}: {runs}");
+        let all = app.get("reader", "/api/v1/runs").await;
+        let all: serde_json::Value = serde_json::from_str(&all.body).expect("JSON");
+        assert_eq!(
+            all["runs"].as_array().map_or(0, Vec::len),
+            usize::from(listed)
+        );
+        let item = raw_run_item(&settings, RUN_ID).await;
+        let filed_at = item["filed_at"].as_s().expect("filed_at");
+        let filed_at = chrono::DateTime::parse_from_rfc3339(filed_at)
+            .expect("RFC 3339")
+            .timestamp();
+        match expiry {
+            Some(after) => assert_eq!(
+                item.get("expires_at").and_then(|v| v.as_n().ok()),
+                Some(&(filed_at + after.as_secs() as i64).to_string()),
+                "the run item expires {after:?} after filing"
+            ),
+            None => assert!(!item.contains_key("expires_at"), "{item:?}"),
+        }
+    }
+}

@@ -93,6 +93,7 @@ pub fn moto_settings() -> AwsSettings {
         endpoint: Some(moto_url()),
         s3_endpoint: None,
         keys: None,
+        index_expiry: None,
     }
 }
 
@@ -124,6 +125,7 @@ pub fn moto_iam_settings() -> (AwsSettings, AwsSettings) {
             id: iam_env(id),
             secret: iam_env(secret),
         }),
+        index_expiry: None,
     };
     (
         settings("KRKN_TEST_IAM_ADMIN_KEY", "KRKN_TEST_IAM_ADMIN_SECRET"),
@@ -161,7 +163,7 @@ pub async fn spawn_with(kind: Kind, config: ApiConfig) -> TestApp {
 }
 
 /// A test app over an AWS backend, with the test users saved through it.
-async fn aws_app(backend: Backend, settings: AwsSettings, config: ApiConfig) -> TestApp {
+pub async fn aws_app(backend: Backend, settings: AwsSettings, config: ApiConfig) -> TestApp {
     for (name, role, groups) in USERS {
         backend
             .users

@@ -97,15 +97,10 @@ impl Function {
         let port = free_port();
         let log = dir.path().join("function.log");
         let emulator_log = File::create(dir.path().join("emulator.log")).expect("log file");
+        // --ignore-changes: the emulator must not reload on files other tests write.
         let emulator = Command::new(cargo_lambda())
-            .args([
-                "lambda",
-                "watch",
-                "--only-lambda-apis",
-                "-A",
-                "127.0.0.1",
-                "-P",
-            ])
+            .args(["lambda", "watch", "--only-lambda-apis", "--ignore-changes"])
+            .args(["-A", "127.0.0.1", "-P"])
             .arg(port.to_string())
             .arg("--manifest-path")
             .arg(concat!(env!("CARGO_MANIFEST_DIR"), "/../../Cargo.toml"))
@@ -180,7 +175,12 @@ impl Function {
             emulator,
             function,
             invoke_url: format!("http://127.0.0.1:{port}/2015-03-31/functions/_/invocations"),
-            http: reqwest::Client::new(),
+            // A fresh connection per invocation, as API Gateway's own are to Lambda: a pooled
+            // one timed out (ETIMEDOUT) under the full suite's load.
+            http: reqwest::Client::builder()
+                .pool_max_idle_per_host(0)
+                .build()
+                .expect("HTTP client"),
             log,
             secrets,
             _dir: dir,
@@ -204,26 +204,34 @@ impl Function {
     }
 
     /// Invokes the function with `event`: its response and the payload's size in bytes. A
-    /// connection that never opened is tried again (nothing was invoked); any other failure
-    /// ends the test with the emulator's and the function's logs.
+    /// failed exchange is tried again (every request of the protocol is idempotent: krkn
+    /// retries too); the third failure ends the test with the emulator's and the function's
+    /// logs.
     async fn invoke(&self, event: &Value) -> (Value, usize) {
         let mut attempts = 0;
+        let started = Instant::now();
         let answer = loop {
             attempts += 1;
             match self
                 .http
                 .post(&self.invoke_url)
-                .timeout(Duration::from_secs(120))
+                .timeout(Duration::from_secs(60))
                 .json(event)
                 .send()
                 .await
             {
                 Ok(answer) => break answer,
-                Err(e) if e.is_connect() && attempts < 5 => {
+                Err(e) if attempts < 3 => {
+                    eprintln!(
+                        "invocation {attempts} failed after {:?}: {e:?}",
+                        started.elapsed()
+                    );
                     tokio::time::sleep(Duration::from_millis(200)).await;
                 }
                 Err(e) => panic!(
-                    "the emulator did not answer: {e:?}\nemulator log:\n{}\nfunction log:\n{}",
+                    "the emulator did not answer after {:?}: {e:?}\nemulator log:\n{}\n\
+                     function log:\n{}",
+                    started.elapsed(),
                     std::fs::read_to_string(self.log.with_file_name("emulator.log"))
                         .unwrap_or_default(),
                     std::fs::read_to_string(&self.log).unwrap_or_default()

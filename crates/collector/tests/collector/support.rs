@@ -158,6 +158,7 @@ impl TestApi {
             endpoint: Some(moto_url()),
             s3_endpoint,
             keys: None,
+            index_expiry: None,
         };
         let runtime = Arc::new(
             tokio::runtime::Builder::new_multi_thread()

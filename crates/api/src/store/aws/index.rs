@@ -11,8 +11,8 @@ use futures_util::StreamExt;
 use krkn_telemetry_model::export::EXPORT_VERSION;
 
 use super::items::{
-    Item, group_partition, position_of_key, run_item, run_sort_key, run_summary, s, scenario_item,
-    scenario_prefix, time_sort_key,
+    EXPIRES_AT, Item, expire, group_partition, position_of_key, run_item, run_sort_key,
+    run_summary, s, scenario_item, scenario_prefix, time_sort_key,
 };
 use super::{AwsStore, explain, remote};
 use crate::store::{
@@ -35,8 +35,10 @@ impl RunIndex for AwsStore {
             .scenarios
             .iter()
             .map(|scenario| {
+                let mut item = scenario_item(run, scenario);
+                expire(&mut item, &run.filed_at, self.index_expiry);
                 PutRequest::builder()
-                    .set_item(Some(scenario_item(run, scenario)))
+                    .set_item(Some(item))
                     .build()
                     .map(|put| WriteRequest::builder().put_request(put).build())
                     .map_err(|e| remote("DynamoDB", e))
@@ -48,7 +50,11 @@ impl RunIndex for AwsStore {
         self.dynamo
             .put_item()
             .table_name(&self.table)
-            .set_item(Some(run_item(run)))
+            .set_item(Some({
+                let mut item = run_item(run);
+                expire(&mut item, &run.filed_at, self.index_expiry);
+                item
+            }))
             .send()
             .await
             .map_err(|e| remote("DynamoDB PutItem", explain(e)))?;
@@ -329,7 +335,16 @@ impl RunsQuery {
             self.names.insert("#group".to_owned(), "group".to_owned());
             filters.push(format!("#group IN ({})", placeholders.join(", ")));
         }
-        self.filter = (!filters.is_empty()).then(|| filters.join(" AND "));
+        // DynamoDB deletes expired items some time after `expires_at`; until then they are
+        // skipped here, so a list never names a document S3 has expired.
+        filters.push(format!(
+            "(attribute_not_exists({EXPIRES_AT}) OR {EXPIRES_AT} > :now)"
+        ));
+        self.values.insert(
+            ":now".to_owned(),
+            AttributeValue::N(crate::time::unix_now().to_string()),
+        );
+        self.filter = Some(filters.join(" AND "));
     }
 
     /// The key to continue after `after` (the table's keys and the index's).

@@ -2,6 +2,7 @@
 //! layout is in the module documentation of `aws` and in ARCHITECTURE.md).
 
 use std::collections::HashMap;
+use std::time::Duration;
 
 use aws_sdk_dynamodb::types::AttributeValue;
 use krkn_telemetry_model::export::EXPORT_VERSION;
@@ -101,6 +102,24 @@ pub(super) fn scenario_item(run: &RunRecord, scenario: &ScenarioRecord) -> Item 
         }
     }
     item
+}
+
+/// The attribute DynamoDB's TTL reads (unix seconds); queries skip items past it.
+pub(super) const EXPIRES_AT: &str = "expires_at";
+
+/// Marks `item` of a run filed at `filed_at` to expire `after` that (see
+/// `AwsSettings::index_expiry`). S3 expires an object `after` its creation rounded up to the
+/// next midnight UTC, and the document is written before the run is filed, so the item
+/// never expires later than its document.
+pub(super) fn expire(item: &mut Item, filed_at: &str, after: Option<Duration>) {
+    let Some(after) = after else {
+        return;
+    };
+    let filed = chrono::DateTime::parse_from_rfc3339(filed_at)
+        .map(|t| t.timestamp())
+        .unwrap_or_else(|_| crate::time::unix_now());
+    let at = filed.saturating_add(after.as_secs() as i64);
+    item.insert(EXPIRES_AT.to_owned(), AttributeValue::N(at.to_string()));
 }
 
 /// The item of `run` itself, with its keys in both time indexes.

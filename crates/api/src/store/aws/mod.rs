@@ -40,6 +40,8 @@ pub struct AwsStore {
     table: String,
     /// Links never last longer than this ([`AwsSettings::link_lifetime_cap`]).
     link_cap: Option<std::time::Duration>,
+    /// [`AwsSettings::index_expiry`].
+    index_expiry: Option<std::time::Duration>,
 }
 
 fn remote(service: &'static str, error: impl std::fmt::Display) -> StoreError {
@@ -101,6 +103,7 @@ impl AwsStore {
             bucket: settings.bucket.clone(),
             table: settings.table.clone(),
             link_cap,
+            index_expiry: settings.index_expiry,
         }
     }
 }

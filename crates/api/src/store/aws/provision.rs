@@ -6,6 +6,7 @@ use aws_sdk_dynamodb::types::{
     ProjectionType, ScalarAttributeType,
 };
 
+use super::items::EXPIRES_AT;
 use super::{AwsStore, explain, remote};
 use crate::store::StoreError;
 
@@ -28,7 +29,41 @@ impl AwsStore {
             self.create_bucket(&mut done).await?;
         }
         self.create_table(&mut done).await?;
+        self.enable_time_to_live(&mut done).await?;
         Ok(done)
+    }
+
+    /// Turns on DynamoDB's TTL on `expires_at` (what `AwsSettings::index_expiry` writes;
+    /// items without it never expire), as the template does.
+    async fn enable_time_to_live(&self, done: &mut Vec<String>) -> Result<(), StoreError> {
+        let described = self
+            .dynamo
+            .describe_time_to_live()
+            .table_name(&self.table)
+            .send()
+            .await
+            .map_err(|e| remote("DynamoDB DescribeTimeToLive", explain(e)))?;
+        let enabled = described
+            .time_to_live_description()
+            .is_some_and(|d| d.attribute_name() == Some(EXPIRES_AT));
+        if enabled {
+            done.push(format!("time to live on {EXPIRES_AT} exists"));
+            return Ok(());
+        }
+        let specification = aws_sdk_dynamodb::types::TimeToLiveSpecification::builder()
+            .attribute_name(EXPIRES_AT)
+            .enabled(true)
+            .build()
+            .map_err(|e| remote("DynamoDB", e))?;
+        self.dynamo
+            .update_time_to_live()
+            .table_name(&self.table)
+            .time_to_live_specification(specification)
+            .send()
+            .await
+            .map_err(|e| remote("DynamoDB UpdateTimeToLive", explain(e)))?;
+        done.push(format!("enabled time to live on {EXPIRES_AT}"));
+        Ok(())
     }
 
     async fn create_bucket(&self, done: &mut Vec<String>) -> Result<(), StoreError> {

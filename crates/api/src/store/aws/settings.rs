@@ -15,6 +15,11 @@ pub struct AwsSettings {
     /// Fixed access keys instead of the default credential chain (tests that act as one IAM
     /// principal beside another in the same process); `None` everywhere else.
     pub keys: Option<AccessKeys>,
+    /// How long after filing a run's index items expire (`KRKN_TELEMETRY_EXPIRE_AFTER_DAYS`,
+    /// which the template sets from `ObjectExpirationDays`, the bucket's expiry rule): the
+    /// items carry `expires_at` for DynamoDB TTL and queries skip them from then on, so no
+    /// index item outlives its document. `None` keeps them.
+    pub index_expiry: Option<std::time::Duration>,
 }
 
 /// An access key pair. The secret never prints.
@@ -72,12 +77,26 @@ impl AwsSettings {
                 missing.join(" and ")
             ));
         }
+        let index_expiry = match var("KRKN_TELEMETRY_EXPIRE_AFTER_DAYS") {
+            None => None,
+            Some(text) => match text.trim().parse::<u64>() {
+                Ok(0) => None,
+                Ok(days) if days <= 36_500 => Some(std::time::Duration::from_secs(days * 86_400)),
+                _ => {
+                    return Err(format!(
+                        "KRKN_TELEMETRY_EXPIRE_AFTER_DAYS must be a number of days from 0 (never) \
+                         to 36500, found {text:?}"
+                    ));
+                }
+            },
+        };
         Ok(AwsSettings {
             bucket,
             table,
             endpoint: var("AWS_ENDPOINT_URL"),
             s3_endpoint: var("AWS_ENDPOINT_URL_S3"),
             keys: None,
+            index_expiry,
         })
     }
 }
@@ -96,6 +115,7 @@ mod tests {
                 id: "id".into(),
                 secret: "secret".into(),
             }),
+            index_expiry: None,
         }
     }
 
