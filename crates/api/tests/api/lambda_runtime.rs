@@ -164,7 +164,12 @@ fn restaged(event: &Value, stage: &str, custom_domain: bool) -> Option<Value> {
 }
 
 /// Replays every event (and its restaged variants) and collects what went wrong.
+/// With `KRKN_TEST_LAMBDA_DUMP=FILE`, a Markdown table of what clients got for the sample
+/// events (status, type, size, the body's start) is appended to FILE (for issue notes and
+/// reviews; the assertions do not depend on it).
 async fn replay_all(function: &Function) -> Vec<String> {
+    let dump = std::env::var_os("KRKN_TEST_LAMBDA_DUMP");
+    let mut table = String::new();
     let mut failures = Vec::new();
     for (name, event, want) in sample_events() {
         let mut variants = vec![(name.clone(), event.clone())];
@@ -180,6 +185,19 @@ async fn replay_all(function: &Function) -> Vec<String> {
         }
         for (label, event) in variants {
             let client = function.call(&label, &event).await;
+            if dump.is_some() && label == name {
+                let start: String = String::from_utf8_lossy(&client.body)
+                    .chars()
+                    .take(48)
+                    .map(|c| if c.is_control() || c == '|' { ' ' } else { c })
+                    .collect();
+                table.push_str(&format!(
+                    "| {name} | {} | {} | {} | `{start}` |\n",
+                    client.status,
+                    client.media_type(),
+                    client.body.len()
+                ));
+            }
             if client.status != want {
                 failures.push(format!(
                     "{label}: wanted {want}, got {}: {}",
@@ -190,6 +208,14 @@ async fn replay_all(function: &Function) -> Vec<String> {
                 failures.push(format!("{label}: {problem}"));
             }
         }
+    }
+    if let Some(path) = dump {
+        let mut file = std::fs::OpenOptions::new()
+            .create(true)
+            .append(true)
+            .open(path)
+            .expect("the dump file opens");
+        std::io::Write::write_all(&mut file, table.as_bytes()).expect("dump written");
     }
     failures
 }
