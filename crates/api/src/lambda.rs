@@ -34,17 +34,30 @@ struct Gateway {
     /// True when the client called the API's own `execute-api` host, where the stage is the
     /// path's first segment; false on a custom domain, where it never is.
     default_host: bool,
+    /// The client's address as API Gateway saw it (`identity.sourceIp` on REST,
+    /// `http.sourceIp` on the HTTP API), for the password checks' per-address slowdown.
+    client: Option<std::net::IpAddr>,
+    /// API Gateway's id of the request, which its access log names too.
+    request_id: Option<String>,
 }
 
 impl Gateway {
     fn of(request: &Request) -> Option<Gateway> {
-        let (stage, domain, rest) = match request.request_context_ref()? {
-            RequestContext::ApiGatewayV1(context) => {
-                (context.stage.clone(), context.domain_name.clone(), true)
-            }
-            RequestContext::ApiGatewayV2(context) => {
-                (context.stage.clone(), context.domain_name.clone(), false)
-            }
+        let (stage, domain, rest, client, request_id) = match request.request_context_ref()? {
+            RequestContext::ApiGatewayV1(context) => (
+                context.stage.clone(),
+                context.domain_name.clone(),
+                true,
+                context.identity.source_ip.clone(),
+                context.request_id.clone(),
+            ),
+            RequestContext::ApiGatewayV2(context) => (
+                context.stage.clone(),
+                context.domain_name.clone(),
+                false,
+                context.http.source_ip.clone(),
+                context.request_id.clone(),
+            ),
             #[allow(unreachable_patterns)]
             _ => return None,
         };
@@ -54,6 +67,8 @@ impl Gateway {
             // A console test invocation has no domain; it addresses the stage like the
             // default host does.
             default_host: domain.is_none_or(|domain| domain.contains(".execute-api.")),
+            client: client.and_then(|ip| ip.parse().ok()),
+            request_id,
         })
     }
 }
@@ -113,14 +128,23 @@ fn route_and_prefix<'p>(
 }
 
 /// Rewrites the request's path to the route and returns the prefix in front of it.
-pub fn route_request(mut request: Request, public_path: &str) -> (Request, MountPrefix) {
-    let Some(gateway) = Gateway::of(&request) else {
-        return (request, MountPrefix::default());
-    };
+pub fn route_request(request: Request, public_path: &str) -> (Request, MountPrefix) {
+    match Gateway::of(&request) {
+        Some(gateway) => route_with(&gateway, request, public_path),
+        None => (request, MountPrefix::default()),
+    }
+}
+
+/// [`route_request`] with the request context already read.
+fn route_with(
+    gateway: &Gateway,
+    mut request: Request,
+    public_path: &str,
+) -> (Request, MountPrefix) {
     let raw = request.raw_http_path().to_owned();
     let path = request.uri().path().to_owned();
     let sent = sent_path(&path, &raw, gateway.stage.as_deref());
-    let (route, prefix) = route_and_prefix(&gateway, sent, public_path);
+    let (route, prefix) = route_and_prefix(gateway, sent, public_path);
     let path_and_query = match request.uri().query() {
         Some(query) => format!("{route}?{query}"),
         None => route.to_owned(),
@@ -140,33 +164,19 @@ pub fn behind_api_gateway(mut config: crate::ApiConfig) -> crate::ApiConfig {
     config
 }
 
-/// The client's address as API Gateway saw it (`identity.sourceIp` on REST, `http.sourceIp`
-/// on the HTTP API).
-fn source_ip(request: &Request) -> Option<std::net::IpAddr> {
-    let text = match request.request_context_ref()? {
-        RequestContext::ApiGatewayV1(context) => context.identity.source_ip.clone(),
-        RequestContext::ApiGatewayV2(context) => context.http.source_ip.clone(),
-        #[allow(unreachable_patterns)]
-        _ => None,
-    }?;
-    text.parse().ok()
-}
-
 /// Serves one Lambda request with the router; `public_path` as for [`route_request`].
 pub async fn handle(
     router: Router,
     public_path: &str,
     request: Request,
 ) -> Result<Response, std::convert::Infallible> {
-    let client = source_ip(&request);
-    let gateway_request_id = match request.request_context_ref() {
-        Some(RequestContext::ApiGatewayV1(context)) => context.request_id.clone(),
-        Some(RequestContext::ApiGatewayV2(context)) => context.request_id.clone(),
-        _ => None,
+    let gateway = Gateway::of(&request);
+    let (request, prefix) = match &gateway {
+        Some(gateway) => route_with(gateway, request, public_path),
+        None => (request, MountPrefix::default()),
     };
-    let (request, prefix) = route_request(request, public_path);
     let mut request = request.map(|body| Body::from(body.to_vec()));
-    if let Some(ip) = client {
+    if let Some(ip) = gateway.as_ref().and_then(|g| g.client) {
         request.extensions_mut().insert(ClientAddr(ip));
     }
     request.extensions_mut().insert(prefix);
@@ -180,7 +190,10 @@ pub async fn handle(
     tracing::info!(
         %method,
         route,
-        gateway_request_id = gateway_request_id.as_deref().unwrap_or(""),
+        gateway_request_id = gateway
+            .as_ref()
+            .and_then(|g| g.request_id.as_deref())
+            .unwrap_or(""),
         status = response.status().as_u16(),
         ms = started.elapsed().as_secs_f64() * 1000.0,
         "request"

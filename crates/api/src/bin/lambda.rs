@@ -40,7 +40,7 @@ async fn main() -> Result<(), Error> {
         );
     }
     let backend = open_store(&StoreChoice::from_lambda_env()?).await?.backend;
-    let public_path = config.public_path().to_owned();
+    let public_path: std::sync::Arc<str> = config.public_path().into();
     let app = router(AppState::new(backend, config));
     lambda_http::run(service_fn(move |request: Request| {
         let app = app.clone();

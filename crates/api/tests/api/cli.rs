@@ -13,8 +13,9 @@ fn binary() -> Command {
     Command::new(env!("CARGO_BIN_EXE_krkn-telemetry-api"))
 }
 
-/// Runs the binary with `args` and the store flags of `kind`, feeding `stdin`.
-fn run(
+/// Runs the binary with `args` and the store flags of `kind`, feeding `stdin` (the Lambda
+/// tests prepare the function's store with it too, as the deploy guide does).
+pub(crate) fn run(
     kind: Kind,
     dir: &std::path::Path,
     args: &[&str],

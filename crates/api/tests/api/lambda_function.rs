@@ -7,22 +7,24 @@
 
 use std::collections::BTreeMap;
 use std::fs::File;
-use std::io::Write;
-use std::path::PathBuf;
-use std::process::{Child, Command, Stdio};
+use std::path::{Path, PathBuf};
+use std::process::{Child, Command};
 use std::time::{Duration, Instant};
 
 use base64::Engine as _;
+use krkn_telemetry_api::store::aws::AwsSettings;
 use serde_json::{Value, json};
 
 use crate::api_gateway::{
     ClientResponse, LAMBDA_PAYLOAD_LIMIT, client_response, template_binary_media_types,
 };
-use crate::helpers::{RUN_ID, moto_iam_settings};
+use crate::helpers::{Kind, RUN_ID, moto_iam_settings};
 use crate::process::free_port;
 
 /// The password of `admin` the sample events carry (events/README.md).
 const PASSWORD: &str = "krkn-events-password";
+/// What the operator runs to add the user the events sign in as.
+const ADD_ADMIN: &[&str] = &["user", "add", "admin", "--role", "admin"];
 /// The run the POST events file.
 pub const NEW_RUN: &str = "1745343999-0f8fd0b2-6b7e-4c4f-9a55-4b1f3f0b6d7e";
 
@@ -66,23 +68,10 @@ fn cargo_lambda() -> String {
     })
 }
 
-/// Runs `krkn-telemetry-api` with `args` and `env`, the password on standard input.
-fn operator(args: &[&str], env: &[(String, String)]) {
-    let mut child = Command::new(env!("CARGO_BIN_EXE_krkn-telemetry-api"))
-        .args(args)
-        .envs(env.iter().map(|(k, v)| (k.as_str(), v.as_str())))
-        .stdin(Stdio::piped())
-        .stdout(Stdio::piped())
-        .stderr(Stdio::piped())
-        .spawn()
-        .expect("krkn-telemetry-api starts");
-    child
-        .stdin
-        .take()
-        .expect("stdin")
-        .write_all(PASSWORD.as_bytes())
-        .expect("password written");
-    let output = child.wait_with_output().expect("krkn-telemetry-api ends");
+/// Runs `krkn-telemetry-api` with `args` on the store of `kind` (in `dir`, or `aws` as its
+/// admin), the password on standard input, as an operator would after deploy.
+fn operator(kind: Kind, dir: &Path, args: &[&str], aws: &Option<AwsSettings>) {
+    let output = crate::cli::run(kind, dir, args, PASSWORD, aws);
     assert!(
         output.status.success(),
         "krkn-telemetry-api {args:?} failed: {}",
@@ -116,24 +105,13 @@ impl Function {
         match store {
             Store::Local => {
                 let data = dir.path().join("data");
+                operator(Kind::Local, &data, ADD_ADMIN, &None);
                 let data = data.to_str().expect("UTF-8 path").to_owned();
-                operator(
-                    &[
-                        "user",
-                        "add",
-                        "admin",
-                        "--role",
-                        "admin",
-                        "--data-dir",
-                        &data,
-                    ],
-                    &[],
-                );
                 function_env.push(("KRKN_TELEMETRY_DATA_DIR".into(), data));
             }
             Store::MotoIam => {
                 let (admin, function) = moto_iam_settings();
-                let place = |settings: &krkn_telemetry_api::store::aws::AwsSettings| {
+                let place = |settings: &AwsSettings| {
                     let keys = settings.keys.as_ref().expect("IAM keys");
                     vec![
                         ("BUCKET_NAME".to_owned(), settings.bucket.clone()),
@@ -146,11 +124,9 @@ impl Function {
                         ("AWS_SECRET_ACCESS_KEY".to_owned(), keys.secret.clone()),
                     ]
                 };
-                operator(&["init", "--store", "aws"], &place(&admin));
-                operator(
-                    &["user", "add", "admin", "--role", "admin", "--store", "aws"],
-                    &place(&admin),
-                );
+                let admin = Some(admin);
+                operator(Kind::MotoIam, dir.path(), &["init"], &admin);
+                operator(Kind::MotoIam, dir.path(), ADD_ADMIN, &admin);
                 secrets.push(function.keys.as_ref().expect("keys").secret.clone());
                 function_env = place(&function);
             }
