@@ -4,9 +4,12 @@
 CARGO ?= cargo
 TARGET_DIR := $(or $(CARGO_TARGET_DIR),target)
 LISTEN ?= 127.0.0.1:8080
+VERSION := $(shell sed -n 's/^version = "\(.*\)"/\1/p' Cargo.toml | head -n1)
+IMAGE ?= quay.io/krkn-chaos/krkn-telemetry:$(VERSION)
+STATIC_TARGET := x86_64-unknown-linux-musl
 DATA_DIR ?= ./data
 
-.PHONY: deploy deploy-check bench-lambda run test lint fmt schema bench bench-model bench-api bench-collector bench-logs bench-backup bench-queries bench-hostile fuzz build release watch invoke help
+.PHONY: image dist deploy deploy-check bench-lambda run test lint fmt schema bench bench-model bench-api bench-collector bench-logs bench-backup bench-queries bench-hostile fuzz build release watch invoke help
 
 help: ## list the targets
 	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | sed 's/:.*## /\t/' | column -t -s "$$(printf '\t')"
@@ -17,6 +20,8 @@ run: ## start the service on the embedded store at http://$(LISTEN)
 test: ## install what the tests need and run them all
 	scripts/test-services.sh start
 	set -e; trap 'scripts/test-services.sh stop' EXIT; . .tools/services.env; \
+	KRKN_TEST_STATIC_COLLECTOR_DIR="$$(scripts/static-build.sh krkn-telemetry-collector)"; \
+	export KRKN_TEST_STATIC_COLLECTOR_DIR; \
 	$(CARGO) test --locked --workspace --all-targets; \
 	$(CARGO) test --locked --workspace --doc; \
 	tests/run_krkn_lib_e2e.sh $(TARGET_DIR)/debug/krkn-telemetry-api; \
@@ -43,6 +48,20 @@ invoke: ## send a sample event to `make watch`: make invoke EVENT=events/v1-heal
 	@test -n "$(EVENT)" || { echo "usage: make invoke EVENT=events/<file>.json" >&2; exit 2; }
 	bin="$$(dirname "$$(scripts/python-venv.sh scripts/requirements-lambda.txt | tail -n1)")"; \
 	"$$bin/cargo-lambda" lambda invoke krkn-telemetry-lambda --data-file $(EVENT)
+
+image: ## build the collector image (Containerfile) with podman, docker or buildah: make image IMAGE=registry/name:tag
+	@engine="$$(command -v podman || command -v docker || command -v buildah || true)"; \
+	if [ -z "$$engine" ]; then echo "make image: no podman, docker or buildah here (make test proves the image's contents in an empty root instead)" >&2; exit 1; fi; \
+	case "$$engine" in \
+	  *buildah) "$$engine" bud --build-arg VERSION=$(VERSION) -f Containerfile -t $(IMAGE) . ;; \
+	  *) "$$engine" build --build-arg VERSION=$(VERSION) -f Containerfile -t $(IMAGE) . ;; \
+	esac
+
+dist: ## static (musl) release binaries of krkn-telemetry and krkn-telemetry-api in dist/, with SHA256SUMS
+	dir="$$(CARGO_PROFILE_RELEASE_STRIP=symbols scripts/static-build.sh --release krkn-telemetry-collector krkn-telemetry-api)"; \
+	rm -rf dist && mkdir dist && \
+	for bin in krkn-telemetry krkn-telemetry-api; do cp "$$dir/$$bin" "dist/$$bin-$(VERSION)-$(STATIC_TARGET)"; done && \
+	cd dist && sha256sum krkn-telemetry-* > SHA256SUMS && cat SHA256SUMS && ls -l
 
 deploy: ## build the Lambda and deploy infra/template.yaml with SAM (asks on the first run; README "Deploy to AWS")
 	sam="$$(dirname "$$(VENV_DIR=$$PWD/.tools/sam-venv scripts/python-venv.sh scripts/requirements-sam.txt | tail -n1)")/sam"; \

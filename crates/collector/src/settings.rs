@@ -99,10 +99,23 @@ pub fn service_client(
 }
 
 /// The kubeconfig a command uses: `--kubeconfig`, else krkn's `kubeconfig_path` (with `~/`
-/// expanded), else `None` (then `KUBECONFIG`, `~/.kube/config` or the in-cluster account).
+/// expanded) when that file exists, else `None` (then `KUBECONFIG`, `~/.kube/config` or the
+/// in-cluster account). krkn's config names `~/.kube/config` by default, which a pod does not
+/// have: there the in-cluster account is what the operator means.
 pub fn kubeconfig(flag: Option<&Path>, config: &KrknConfig) -> Option<PathBuf> {
-    flag.map(Path::to_owned)
-        .or_else(|| config.kubeconfig_path.as_deref().map(expand_home))
+    if let Some(path) = flag {
+        return Some(path.to_owned());
+    }
+    let path = expand_home(config.kubeconfig_path.as_deref()?);
+    if path.exists() {
+        Some(path)
+    } else {
+        tracing::info!(
+            "kraken.kubeconfig_path {} does not exist: using KUBECONFIG, ~/.kube/config or the in-cluster account",
+            path.display()
+        );
+        None
+    }
 }
 
 /// `~/` in krkn's `kubeconfig_path` means the home folder, as in krkn.

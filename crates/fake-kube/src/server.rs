@@ -199,7 +199,7 @@ async fn handle(shared: Arc<Shared>, request: Request<Incoming>) -> Response<Bod
         Some(Fault::Hang) => std::future::pending().await,
         Some(Fault::Status(code)) => {
             let status = StatusCode::from_u16(code).unwrap_or(StatusCode::INTERNAL_SERVER_ERROR);
-            error(status, "InternalError", "injected fault")
+            error(status, status_reason(status), "injected fault")
         }
         Some(Fault::Delay(delay)) => {
             tokio::time::sleep(delay).await;
@@ -474,6 +474,23 @@ fn partial_metadata(accept: &str) -> Result<bool, String> {
         Err(asked.to_owned())
     } else {
         Ok(false)
+    }
+}
+
+/// The `reason` the API server gives with `status` (clients such as kube-rs read it, e.g.
+/// `Status::is_forbidden`).
+fn status_reason(status: StatusCode) -> &'static str {
+    match status.as_u16() {
+        400 => "BadRequest",
+        401 => "Unauthorized",
+        403 => "Forbidden",
+        404 => "NotFound",
+        409 => "Conflict",
+        410 => "Expired",
+        429 => "TooManyRequests",
+        503 => "ServiceUnavailable",
+        504 => "Timeout",
+        _ => "InternalError",
     }
 }
 

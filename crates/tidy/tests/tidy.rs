@@ -370,3 +370,67 @@ fn the_size_rule_measures_functions() {
     text.push("    }");
     assert_eq!(long_functions(&text), vec![(2, MAX_FUNCTION_LINES + 4)]);
 }
+
+/// The `version = "…"` value of the `[workspace.package]` table.
+fn workspace_version(manifest: &str) -> String {
+    manifest
+        .lines()
+        .skip_while(|l| l.trim() != "[workspace.package]")
+        .find_map(|l| l.strip_prefix("version = \""))
+        .and_then(|rest| rest.strip_suffix('"'))
+        .expect("[workspace.package] version")
+        .to_owned()
+}
+
+#[test]
+fn path_dependencies_carry_the_workspace_version_unless_never_published() {
+    let root = workspace_root();
+    let manifest = std::fs::read_to_string(root.join("Cargo.toml")).expect("Cargo.toml");
+    let version = workspace_version(&manifest);
+    let mut wrong = Vec::new();
+    for line in manifest.lines().filter(|l| l.contains("path = \"crates/")) {
+        let path = line
+            .split("path = \"")
+            .nth(1)
+            .and_then(|rest| rest.split('"').next())
+            .expect("a path");
+        let crate_manifest =
+            std::fs::read_to_string(root.join(path).join("Cargo.toml")).expect("crate manifest");
+        let published = !crate_manifest
+            .lines()
+            .any(|l| l.trim() == "publish = false");
+        let versioned = line.contains(&format!("version = \"{version}\""));
+        if published != versioned {
+            wrong.push(format!(
+                "{line}  ({})",
+                if published {
+                    "published: needs version = the workspace's, or cargo publish refuses it"
+                } else {
+                    "publish = false: a version would make cargo publish look for it on crates.io"
+                }
+            ));
+        }
+    }
+    assert_eq!(wrong, Vec::<String>::new());
+}
+
+#[test]
+fn the_license_file_is_the_licence_the_crates_declare() {
+    let root = workspace_root();
+    let manifest = std::fs::read_to_string(root.join("Cargo.toml")).expect("Cargo.toml");
+    assert!(
+        manifest.contains("license = \"Apache-2.0\""),
+        "the workspace declares Apache-2.0"
+    );
+    let license = std::fs::read_to_string(root.join("LICENSE")).expect("a LICENSE file");
+    assert!(
+        license.trim_start().starts_with("Apache License")
+            && license.contains("Version 2.0, January 2004"),
+        "LICENSE is not the Apache License 2.0"
+    );
+    let containerfile = std::fs::read_to_string(root.join("Containerfile")).expect("Containerfile");
+    assert!(
+        containerfile.contains("org.opencontainers.image.licenses=\"Apache-2.0\""),
+        "the image's licence label says the same"
+    );
+}

@@ -308,7 +308,7 @@ fn bad_windows_patterns_and_missing_upload_settings_are_refused() {
 
 /// The must-gather sample's two containers, as pods of a fake cluster whose `pods/log`
 /// serves their saved logs.
-fn cluster_with_the_sample_pods() -> krkn_telemetry_fake_kube::FakeKube {
+pub(crate) fn cluster_with_the_sample_pods() -> krkn_telemetry_fake_kube::FakeKube {
     let image = std::fs::read_dir(must_gather())
         .expect("gather")
         .filter_map(Result::ok)

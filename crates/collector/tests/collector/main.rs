@@ -4,6 +4,7 @@
 
 mod alerts;
 mod collect;
+mod image;
 mod layout;
 mod logs;
 mod prometheus;

@@ -19,11 +19,11 @@ use serde_json::Value;
 
 use crate::support::{TestApi, UPLOADER, cli, cluster, krkn_config, kubeconfig, moto_url, text};
 
-const RUN: &str = "1700000000-prometheus-run";
+pub(crate) const RUN: &str = "1700000000-prometheus-run";
 
 /// A still copy of the test Prometheus's data folder (it keeps writing; the backup of a
 /// moving folder is not what these tests check).
-fn prometheus_copy() -> tempfile::TempDir {
+pub(crate) fn prometheus_copy() -> tempfile::TempDir {
     let data = std::env::var("KRKN_TEST_PROMETHEUS_DATA").unwrap_or_else(|_| {
         panic!(
             "this test needs KRKN_TEST_PROMETHEUS_DATA: run `scripts/test-services.sh start && . .tools/services.env` (make test does both)"
@@ -41,7 +41,7 @@ fn prometheus_copy() -> tempfile::TempDir {
 }
 
 /// A fake OpenShift cluster (ocp-4.4) whose prometheus-k8s-0 serves `data` as /prometheus.
-fn openshift_with_prometheus(data: &Path) -> FakeKube {
+pub(crate) fn openshift_with_prometheus(data: &Path) -> FakeKube {
     FakeKube::builder(cluster("ocp-4.4"))
         .https()
         .exec_mount(ExecMount {
@@ -57,7 +57,7 @@ fn openshift_with_prometheus(data: &Path) -> FakeKube {
 
 /// Part size in KB for about 30 parts of `data` (the test Prometheus's folder grows while it
 /// runs, so a fixed size would make these tests slower the later they run).
-fn part_kb(data: &Path) -> u64 {
+pub(crate) fn part_kb(data: &Path) -> u64 {
     let mut total = 0u64;
     let mut stack = vec![data.to_owned()];
     while let Some(dir) = stack.pop() {
@@ -76,7 +76,7 @@ fn part_kb(data: &Path) -> u64 {
     (total / 30 / 1024).max(1)
 }
 
-fn config(dir: &Path, api: &str, archive: &Path, data: &Path) -> PathBuf {
+pub(crate) fn config(dir: &Path, api: &str, archive: &Path, data: &Path) -> PathBuf {
     krkn_config(
         dir,
         &format!(
@@ -124,7 +124,7 @@ impl Setup {
     }
 }
 
-fn backup_args<'a>(config: &'a Path, kubeconfig: &'a Path) -> Vec<&'a str> {
+pub(crate) fn backup_args<'a>(config: &'a Path, kubeconfig: &'a Path) -> Vec<&'a str> {
     vec![
         "prometheus-backup",
         "--config",
@@ -139,8 +139,8 @@ fn backup_args<'a>(config: &'a Path, kubeconfig: &'a Path) -> Vec<&'a str> {
 }
 
 /// The parts in the bucket, in number order, and the manifest.
-fn stored_backup(api: &TestApi) -> (Vec<(String, Vec<u8>)>, Value) {
-    let folder = format!("default/{RUN}/");
+pub(crate) fn stored_backup(api: &TestApi, run: &str) -> (Vec<(String, Vec<u8>)>, Value) {
+    let folder = format!("default/{run}/");
     let mut parts: Vec<(u32, String)> = api
         .keys(&folder)
         .into_iter()
@@ -171,7 +171,7 @@ fn stored_backup(api: &TestApi) -> (Vec<(String, Vec<u8>)>, Value) {
 }
 
 /// Joins the parts, untars them, and compares every file with `source`.
-fn assert_restores(parts: &[(String, Vec<u8>)], manifest: &Value, source: &Path) {
+pub(crate) fn assert_restores(parts: &[(String, Vec<u8>)], manifest: &Value, source: &Path) {
     let listed = manifest["parts"].as_array().expect("parts");
     assert_eq!(listed.len(), parts.len(), "the manifest lists every part");
     for ((name, bytes), entry) in parts.iter().zip(listed) {
@@ -217,7 +217,7 @@ fn the_parts_rebuild_the_prometheus_folder_byte_for_byte() {
     let stderr = text(&out.stderr);
     assert_eq!(out.status.code(), Some(0), "{stderr}");
     assert!(stderr.contains("prometheus backup complete"), "{stderr}");
-    let (parts, manifest) = stored_backup(&setup.api);
+    let (parts, manifest) = stored_backup(&setup.api, RUN);
     assert!(
         parts.len() >= 10,
         "about 30 parts of the Prometheus folder: {} parts",
@@ -365,7 +365,7 @@ fn an_upload_endpoint_dropping_30_percent_still_gets_every_part_intact() {
         "the proxy must have failed some uploads ({faults})"
     );
     assert!(stderr.contains("retrying in"), "{stderr}");
-    let (parts, manifest) = stored_backup(&setup.api);
+    let (parts, manifest) = stored_backup(&setup.api, RUN);
     assert_restores(&parts, &manifest, setup.data.path());
 }
 
@@ -427,7 +427,7 @@ fn a_run_killed_mid_upload_resumes_without_sending_finished_parts_again() {
             "{name} was uploaded again: {puts:?}"
         );
     }
-    let (parts, manifest) = stored_backup(&setup.api);
+    let (parts, manifest) = stored_backup(&setup.api, RUN);
     assert!(
         parts.len() > finished.len(),
         "the resumed run sent the rest"
@@ -454,7 +454,7 @@ fn a_broken_exec_stream_restarts_from_the_source_and_says_so() {
         "{stderr}"
     );
     assert!(stderr.contains("1 restart(s)"), "{stderr}");
-    let (parts, manifest) = stored_backup(&setup.api);
+    let (parts, manifest) = stored_backup(&setup.api, RUN);
     assert_restores(&parts, &manifest, setup.data.path());
 }
 
@@ -549,7 +549,7 @@ fn run_files_the_document_then_the_prometheus_backup_and_the_logs() {
             "{wanted} missing from {keys:?}"
         );
     }
-    let (parts, manifest) = stored_backup(&api);
+    let (parts, manifest) = stored_backup(&api, RUN);
     assert_eq!(manifest["run_window"]["start"], start);
     // krkn's default: only the WAL.
     assert_eq!(manifest["source"]["path"], "/prometheus/wal");
