@@ -22,6 +22,18 @@ pub struct Cli {
     /// What to do.
     #[command(subcommand)]
     pub command: Command,
+
+    /// Seconds that work in flight (part uploads) may take after SIGTERM or SIGINT before it
+    /// is abandoned; the command then exits 143/130 and a rerun resumes. Kubernetes waits 30 s
+    /// (terminationGracePeriodSeconds) before it kills the pod.
+    #[arg(
+        long,
+        global = true,
+        env = "KRKN_TELEMETRY_GRACE_PERIOD",
+        value_name = "SECONDS",
+        default_value_t = 20.0
+    )]
+    pub grace_period: f64,
 }
 
 /// The subcommands.

@@ -19,6 +19,7 @@
 //! - [`logs`]: cluster logs filtered to the run window, archived and uploaded.
 //! - [`progress`]: progress bars on a terminal, periodic lines otherwise.
 //! - [`prometheus`]: the Prometheus backup, streamed, checksummed, resumable.
+//! - [`shutdown`]: SIGTERM and SIGINT: no new work, a grace period, then a resumable exit.
 
 pub mod alerts;
 pub mod archive;
@@ -31,6 +32,7 @@ pub mod logs;
 pub mod progress;
 pub mod prometheus;
 pub mod settings;
+pub mod shutdown;
 pub mod upload;
 
 /// How a command ended, beyond plain success.
@@ -40,4 +42,6 @@ pub enum Outcome {
     Success,
     /// The command ran and found problems in its input, or could not deliver (exit 1).
     Failed,
+    /// A signal stopped the command after what was in flight (exit 128 + its number).
+    Interrupted(shutdown::Signal),
 }

@@ -1,8 +1,8 @@
 //! `krkn-telemetry`: the collector and uploader that runs after a krkn chaos run.
 //!
 //! `main` only maps outcomes to exit codes, ripgrep style: 0 success, 1 the input was checked
-//! and found wanting (or could not be delivered), 2 usage, configuration or I/O error. A closed
-//! stdout (`| head`) is a clean exit.
+//! and found wanting (or could not be delivered), 2 usage, configuration or I/O error, 143/130
+//! stopped by SIGTERM/SIGINT (resumable). A closed stdout (`| head`) is a clean exit.
 
 use std::io::ErrorKind;
 use std::process::ExitCode;
@@ -23,6 +23,7 @@ fn main() -> ExitCode {
     match commands::run(cli) {
         Ok(Outcome::Success) => ExitCode::SUCCESS,
         Ok(Outcome::Failed) => ExitCode::from(1),
+        Ok(Outcome::Interrupted(signal)) => ExitCode::from(signal.exit_code()),
         Err(error) if is_broken_pipe(&error) => ExitCode::SUCCESS,
         Err(error) => {
             eprintln!("krkn-telemetry: error: {error:#}");

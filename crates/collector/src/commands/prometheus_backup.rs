@@ -7,9 +7,10 @@ use crate::cli::PrometheusBackupArgs;
 use crate::cluster;
 use crate::prometheus::{self, PodOverrides};
 use crate::settings::{self, load_config, service_client};
+use crate::shutdown::Shutdown;
 
 /// Finds the pod, streams, uploads, reports.
-pub async fn run(args: &PrometheusBackupArgs) -> anyhow::Result<Outcome> {
+pub async fn run(args: &PrometheusBackupArgs, shutdown: &Shutdown) -> anyhow::Result<Outcome> {
     let (config, mut problems) = load_config(Some(&args.config), &args.service)?;
     if config.telemetry.api_url.is_none() {
         problems.push(
@@ -70,5 +71,14 @@ pub async fn run(args: &PrometheusBackupArgs) -> anyhow::Result<Outcome> {
         pod: args.prometheus_pod.clone(),
         container: args.prometheus_container.clone(),
     };
-    Ok(prometheus::step(&client, &api, &config.telemetry, &key, window, &overrides).await)
+    Ok(prometheus::step(
+        &client,
+        &api,
+        &config.telemetry,
+        &key,
+        window,
+        &overrides,
+        shutdown,
+    )
+    .await)
 }

@@ -10,10 +10,11 @@ use crate::Outcome;
 use crate::cli::SendArgs;
 use crate::logs::job::{LogSource, LogsJob};
 use crate::settings;
+use crate::shutdown::Shutdown;
 use crate::upload::TelemetryApi;
 
 /// Sends the run, then runs the artifact steps the config asks for.
-pub async fn run(args: &SendArgs) -> anyhow::Result<Outcome> {
+pub async fn run(args: &SendArgs, shutdown: &Shutdown) -> anyhow::Result<Outcome> {
     let Some(config) = enabled_config(args)? else {
         return Ok(Outcome::Success);
     };
@@ -26,7 +27,16 @@ pub async fn run(args: &SendArgs) -> anyhow::Result<Outcome> {
         Delivery::Sent(api) => api,
         Delivery::NotSent(outcome) => return Ok(outcome),
     };
-    let backup = prometheus_step(args, &config, &filing, &api).await;
+    if shutdown.requested().is_some() {
+        return Ok(Outcome::Success);
+    }
+    let backup = prometheus_step(args, &config, &filing, &api, shutdown).await;
+    if let Outcome::Interrupted(_) = backup {
+        return Ok(backup);
+    }
+    if shutdown.requested().is_some() {
+        return Ok(backup);
+    }
     let logs = logs_step(args, &config, &filing, &api).await;
     Ok(if backup == Outcome::Failed || logs == Outcome::Failed {
         Outcome::Failed
@@ -49,6 +59,7 @@ async fn prometheus_step(
     config: &KrknConfig,
     filing: &Filing,
     api: &TelemetryApi,
+    shutdown: &Shutdown,
 ) -> Outcome {
     let t = &config.telemetry;
     let key: &RunKey = &filing.key;
@@ -88,6 +99,7 @@ async fn prometheus_step(
         key,
         filing.window,
         &crate::prometheus::PodOverrides::default(),
+        shutdown,
     )
     .await
 }

@@ -24,6 +24,7 @@ use super::parts::{Finished, Part, PartUpload, SharedState, Sink, Uploads, lock}
 use super::state::ResumeState;
 use crate::cluster::{self, exec::ExecStream, exec::StreamError};
 use crate::progress::Progress;
+use crate::shutdown::Shutdown;
 use crate::upload::{Payload, TelemetryApi};
 
 /// Where the stream comes from and how it is cut and sent.
@@ -83,6 +84,8 @@ enum Pass {
     Complete(u32, u64),
     /// The stream broke; restart.
     Broken(StreamError, u64),
+    /// A stop was asked for; this many uploads in flight were abandoned.
+    Interrupted(usize),
 }
 
 /// Runs (or resumes) the backup.
@@ -91,6 +94,7 @@ pub async fn backup(
     api: &TelemetryApi,
     settings: &BackupSettings,
     total_estimate: u64,
+    shutdown: &Shutdown,
 ) -> Result<BackupReport, BackupError> {
     std::fs::create_dir_all(&settings.dir)
         .map_err(io(format!("cannot create {}", settings.dir.display())))?;
@@ -125,8 +129,22 @@ pub async fn backup(
     );
     let mut attempt = 0;
     let (parts, bytes) = loop {
-        match pass(client, api, settings, &state, &progress).await? {
+        match pass(client, api, settings, &state, &progress, shutdown).await? {
             Pass::Complete(parts, bytes) => break (parts, bytes),
+            Pass::Interrupted(abandoned) => {
+                let state = lock(&state);
+                state
+                    .save(&settings.dir)
+                    .map_err(io("cannot save the backup state"))?;
+                progress.finish("stopped");
+                return Err(BackupError::Interrupted {
+                    signal: shutdown
+                        .requested()
+                        .unwrap_or(crate::shutdown::Signal::Term),
+                    recorded: state.parts.len(),
+                    abandoned,
+                });
+            }
             Pass::Broken(error, at) => {
                 attempt += 1;
                 report.restarts = attempt;
@@ -217,6 +235,7 @@ async fn pass(
     settings: &BackupSettings,
     state: &SharedState,
     progress: &Progress,
+    shutdown: &Shutdown,
 ) -> Result<Pass, BackupError> {
     let command = ["tar", "cf", "-", "-C", settings.path.as_str(), "."];
     let mut stream = ExecStream::start(
@@ -236,18 +255,33 @@ async fn pass(
     let mut number = 0u32;
     let mut total = 0u64;
     let outcome = loop {
-        // Stop reading when an upload failed for good.
+        // Stop reading when an upload failed for good, or when a stop is asked for.
         uploads.failed()?;
+        if shutdown.requested().is_some() {
+            break Pass::Interrupted(0);
+        }
         let recorded = lock(state).parts.get(&number).cloned();
         let sink = match recorded {
             Some(record) => Sink::Check(record),
-            None => Sink::write(&settings.dir, number, uploads.disk_slot().await?).await?,
+            None => {
+                let slot = tokio::select! {
+                    slot = uploads.disk_slot() => slot?,
+                    () = shutdown.wait() => break Pass::Interrupted(0),
+                };
+                Sink::write(&settings.dir, number, slot).await?
+            }
         };
         let mut part = Part::new(number, sink);
-        if let Err(error) = part
-            .fill(&mut stream, &mut buffer, settings.part_size, progress)
-            .await?
-        {
+        let filled = tokio::select! {
+            filled = part.fill(&mut stream, &mut buffer, settings.part_size, progress) => Some(filled?),
+            () = shutdown.wait() => None,
+        };
+        let Some(filled) = filled else {
+            // The part being read is dropped; a rerun reads it again.
+            part.discard().await;
+            break Pass::Interrupted(0);
+        };
+        if let Err(error) = filled {
             let read = part.size;
             part.discard().await;
             break Pass::Broken(error, total + read);
@@ -282,7 +316,11 @@ async fn pass(
         }
     };
     // Every started upload finishes (or fails) before the pass ends, also on a broken stream,
-    // so a restart sees every part this pass confirmed.
+    // so a restart sees every part this pass confirmed; after a stop, within the grace period.
+    if let Pass::Interrupted(_) = outcome {
+        let abandoned = uploads.finish_within(shutdown.grace()).await?;
+        return Ok(Pass::Interrupted(abandoned));
+    }
     uploads.finish().await?;
     if let Pass::Complete(..) = &outcome {
         // The stream must have ended here: a longer one means this was not the last part.

@@ -33,6 +33,20 @@ pub enum BackupError {
     /// A part could not be uploaded.
     #[error(transparent)]
     Upload(#[from] UploadError),
+    /// SIGTERM or SIGINT stopped the backup; the confirmed parts are recorded.
+    #[error(
+        "stopped by {}: {recorded} part(s) are uploaded and recorded in the backup state{}",
+        signal.name(),
+        if *abandoned > 0 { format!(", {abandoned} upload(s) in flight abandoned after the grace period (sent again on resume)") } else { String::new() }
+    )]
+    Interrupted {
+        /// The signal.
+        signal: crate::shutdown::Signal,
+        /// Parts confirmed so far (by this run and earlier ones).
+        recorded: usize,
+        /// Uploads still running when the grace period ran out.
+        abandoned: usize,
+    },
     /// Local disk trouble.
     #[error("{context}: {error}")]
     Io {

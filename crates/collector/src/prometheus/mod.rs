@@ -130,6 +130,7 @@ pub async fn step(
     key: &RunKey,
     run_window: Option<(i64, i64)>,
     overrides: &PodOverrides,
+    shutdown: &crate::shutdown::Shutdown,
 ) -> Outcome {
     let is_openshift = match crate::cluster::openshift::detect(client).await {
         Ok(openshift) => openshift,
@@ -188,7 +189,7 @@ pub async fn step(
         settings.threads,
         settings.dir.display()
     );
-    match backup(client, api, &settings, total).await {
+    match backup(client, api, &settings, total, shutdown).await {
         Ok(report) if report.was_complete => {
             eprintln!(
                 "krkn-telemetry: the backup of {} was already complete ({} parts, {} bytes); nothing sent",
@@ -208,6 +209,14 @@ pub async fn step(
                 krkn_telemetry_model::BackupManifest::FILE
             );
             Outcome::Success
+        }
+        Err(error @ BackupError::Interrupted { signal, .. }) => {
+            eprintln!(
+                "krkn-telemetry: prometheus backup {error} ({}); resume with `krkn-telemetry prometheus-backup --config … --request-id {}`: finished parts are not sent again",
+                settings.dir.display(),
+                settings.key.request_id()
+            );
+            Outcome::Interrupted(signal)
         }
         Err(error) => {
             eprintln!("krkn-telemetry: error: {error}");

@@ -249,6 +249,28 @@ impl Uploads {
         });
     }
 
+    /// Waits up to `grace` for the uploads in flight (after a stop was asked for), then
+    /// abandons the rest: an aborted upload has not recorded its part, so a rerun sends it
+    /// again. Returns how many were abandoned, or the first failure.
+    pub(super) async fn finish_within(
+        mut self,
+        grace: std::time::Duration,
+    ) -> Result<usize, BackupError> {
+        let mut first_error = None;
+        let drained = tokio::time::timeout(grace, async {
+            while let Some(done) = self.tasks.join_next().await {
+                if let Err(error) = flatten(done) {
+                    first_error.get_or_insert(error);
+                }
+            }
+        })
+        .await;
+        let abandoned = if drained.is_ok() { 0 } else { self.tasks.len() };
+        self.tasks.abort_all();
+        while self.tasks.join_next().await.is_some() {}
+        first_error.map_or(Ok(abandoned), Err)
+    }
+
     /// Waits for every upload; the first failure, if any.
     pub(super) async fn finish(mut self) -> Result<(), BackupError> {
         let mut first_error = None;

@@ -382,26 +382,7 @@ fn a_run_killed_mid_upload_resumes_without_sending_finished_parts_again() {
         .stderr(std::process::Stdio::null())
         .spawn()
         .expect("starts");
-    let deadline = Instant::now() + Duration::from_secs(120);
-    let recorded = loop {
-        let parts = std::fs::read(&state_file)
-            .ok()
-            .and_then(|b| serde_json::from_slice::<Value>(&b).ok())
-            .and_then(|v| v["parts"].as_object().map(|p| p.len()))
-            .unwrap_or(0);
-        if parts >= 3 {
-            break parts;
-        }
-        assert!(
-            Instant::now() < deadline,
-            "no part was confirmed within 2 minutes"
-        );
-        assert!(
-            child.try_wait().expect("wait").is_none(),
-            "the backup ended before it was killed"
-        );
-        std::thread::sleep(Duration::from_millis(50));
-    };
+    let recorded = wait_for_recorded_parts(&mut child, &state_file, 3);
     child.kill().expect("SIGKILL");
     child.wait().expect("reaped");
     let state: Value =
@@ -414,6 +395,105 @@ fn a_run_killed_mid_upload_resumes_without_sending_finished_parts_again() {
         .collect();
     assert!(finished.len() >= recorded);
     assert_eq!(state["manifest_uploaded"], false, "killed before the end");
+
+    let out = setup.backup();
+    let stderr = text(&out.stderr);
+    assert_eq!(out.status.code(), Some(0), "{stderr}");
+    assert!(stderr.contains("resuming"), "{stderr}");
+    let puts = proxy.puts.lock().expect("lock").clone();
+    for name in &finished {
+        assert_eq!(
+            puts.get(name),
+            Some(&1),
+            "{name} was uploaded again: {puts:?}"
+        );
+    }
+    let (parts, manifest) = stored_backup(&setup.api, RUN);
+    assert!(
+        parts.len() > finished.len(),
+        "the resumed run sent the rest"
+    );
+    assert_restores(&parts, &manifest, setup.data.path());
+}
+
+/// Waits until the backup state records `at_least` parts; fails if `child` ends first.
+fn wait_for_recorded_parts(
+    child: &mut std::process::Child,
+    state_file: &Path,
+    at_least: usize,
+) -> usize {
+    let deadline = Instant::now() + Duration::from_secs(120);
+    loop {
+        let parts = std::fs::read(state_file)
+            .ok()
+            .and_then(|b| serde_json::from_slice::<Value>(&b).ok())
+            .and_then(|v| v["parts"].as_object().map(|p| p.len()))
+            .unwrap_or(0);
+        if parts >= at_least {
+            return parts;
+        }
+        assert!(
+            Instant::now() < deadline,
+            "no part was confirmed within 2 minutes"
+        );
+        assert!(
+            child.try_wait().expect("wait").is_none(),
+            "the backup ended before it was stopped"
+        );
+        std::thread::sleep(Duration::from_millis(50));
+    }
+}
+
+#[test]
+fn sigterm_mid_backup_lets_uploads_finish_exits_143_and_a_rerun_resumes() {
+    let proxy = s3_proxy(0, Duration::from_millis(400));
+    let setup = Setup::new(Some(proxy.url.clone()));
+    let state_file = setup.archive.join(RUN).join("prometheus-backup.state.json");
+    let mut args = backup_args(&setup.config, &setup.kube.path);
+    args.extend(["--grace-period", "10"]);
+    let mut child = std::process::Command::new(env!("CARGO_BIN_EXE_krkn-telemetry"))
+        .args(&args)
+        .env("KUBECONFIG", "/nonexistent")
+        .stdout(std::process::Stdio::null())
+        .stderr(std::process::Stdio::piped())
+        .spawn()
+        .expect("starts");
+    let at_term = wait_for_recorded_parts(&mut child, &state_file, 3);
+    let status = std::process::Command::new("kill")
+        .args(["-TERM", &child.id().to_string()])
+        .status()
+        .expect("kill runs");
+    assert!(status.success());
+    let out = child.wait_with_output().expect("ends");
+    let stderr = text(&out.stderr);
+    assert_eq!(out.status.code(), Some(143), "{stderr}");
+    let last = stderr.lines().last().unwrap_or_default();
+    assert!(
+        last.contains("stopped by SIGTERM") && last.contains("resume with") && last.contains(RUN),
+        "one closing line says what is done and how to resume: {stderr}"
+    );
+    println!("after SIGTERM: {last}");
+    assert!(
+        !stderr.contains("abandoned"),
+        "uploads in flight finished within the grace period: {stderr}"
+    );
+    let state: Value =
+        serde_json::from_slice(&std::fs::read(&state_file).expect("state")).expect("JSON");
+    assert_eq!(state["manifest_uploaded"], false, "stopped before the end");
+    let finished: Vec<String> = state["parts"]
+        .as_object()
+        .expect("parts")
+        .keys()
+        .map(|n| format!("prometheus-{:02}.tar", n.parse::<u32>().expect("number")))
+        .collect();
+    assert!(
+        finished.len() >= at_term,
+        "the state keeps every confirmed part"
+    );
+    assert!(
+        last.contains(&format!("{} part(s) are uploaded", finished.len())),
+        "the line counts the recorded parts: {last}"
+    );
 
     let out = setup.backup();
     let stderr = text(&out.stderr);
