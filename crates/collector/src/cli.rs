@@ -5,6 +5,8 @@ use std::path::PathBuf;
 use clap::{Args, Parser, Subcommand};
 
 use crate::cluster::ListMode;
+use crate::logging::LogFormat;
+use crate::report::OutputFormat;
 
 /// Collects, checks and uploads krkn chaos-run telemetry.
 ///
@@ -34,6 +36,35 @@ pub struct Cli {
         default_value_t = 20.0
     )]
     pub grace_period: f64,
+
+    /// How log lines on stderr are written.
+    #[arg(
+        long,
+        global = true,
+        env = "KRKN_TELEMETRY_LOG_FORMAT",
+        value_enum,
+        default_value_t = LogFormat::Text
+    )]
+    pub log_format: LogFormat,
+
+    /// Only warnings and errors on stderr, no progress bars.
+    #[arg(short, long, global = true, conflicts_with = "verbose")]
+    pub quiet: bool,
+
+    /// More detail on stderr (-v debug, -vv trace); RUST_LOG is used when neither -q nor -v is.
+    #[arg(short, long, global = true, action = clap::ArgAction::Count)]
+    pub verbose: u8,
+}
+
+impl Cli {
+    /// -1 for `-q`, 0 by default, the number of `-v` otherwise.
+    pub fn verbosity(&self) -> i8 {
+        if self.quiet {
+            -1
+        } else {
+            i8::try_from(self.verbose).unwrap_or(i8::MAX)
+        }
+    }
 }
 
 /// The subcommands.
@@ -87,6 +118,20 @@ pub enum Command {
     /// uploaded with its SHA-256 as soon as it is complete (backup_threads at a time), then
     /// prometheus-manifest.json. Run it again after a crash to upload only what is missing.
     PrometheusBackup(PrometheusBackupArgs),
+
+    /// Print a shell completion script: `source <(krkn-telemetry completions bash)`.
+    Completions(CompletionsArgs),
+
+    /// Print the manual page (roff): `krkn-telemetry man | man -l -`.
+    Man,
+}
+
+/// Arguments of `completions`.
+#[derive(Debug, Args)]
+pub struct CompletionsArgs {
+    /// The shell.
+    #[arg(value_enum)]
+    pub shell: clap_complete::Shell,
 }
 
 /// Arguments of `prometheus-backup`.
@@ -129,7 +174,7 @@ pub struct PrometheusBackupArgs {
     pub window_margin: Option<u64>,
 
     /// Prometheus base URL for --window (overrides performance_monitoring.prometheus_url).
-    #[arg(long, value_name = "URL")]
+    #[arg(long, value_name = "URL", env = "KRKN_TELEMETRY_PROMETHEUS_URL")]
     pub prometheus_url: Option<String>,
 
     /// Prometheus access for --window.
@@ -147,6 +192,10 @@ pub struct PrometheusBackupArgs {
     /// Where and how to upload.
     #[command(flatten)]
     pub service: ServiceArgs,
+
+    /// `json`: one JSON result on stdout at the end (files, sizes, SHA-256s, warnings).
+    #[arg(long, value_enum, default_value_t = OutputFormat::Text, env = "KRKN_TELEMETRY_OUTPUT")]
+    pub output: OutputFormat,
 }
 
 /// Arguments of `logs`.
@@ -170,6 +219,10 @@ pub struct LogsArgs {
     /// KUBECONFIG, ~/.kube/config, the in-cluster account).
     #[arg(long, value_name = "FILE")]
     pub kubeconfig: Option<PathBuf>,
+
+    /// The kubeconfig context for --pods and --oc (default: its current context).
+    #[arg(long, value_name = "NAME", env = "KRKN_TELEMETRY_CONTEXT")]
+    pub context: Option<String>,
 
     /// Start of the run window (unix seconds).
     #[arg(long, value_name = "UNIX")]
@@ -203,6 +256,10 @@ pub struct LogsArgs {
     /// Where and how to upload.
     #[command(flatten)]
     pub service: ServiceArgs,
+
+    /// `json`: one JSON result on stdout at the end (files, sizes, SHA-256s, warnings).
+    #[arg(long, value_enum, default_value_t = OutputFormat::Text, env = "KRKN_TELEMETRY_OUTPUT")]
+    pub output: OutputFormat,
 }
 
 /// Arguments of `validate`.
@@ -228,6 +285,10 @@ pub struct ClusterArgs {
     /// Kubeconfig to use (default: KUBECONFIG, ~/.kube/config, then the in-cluster account).
     #[arg(long, value_name = "FILE")]
     pub kubeconfig: Option<PathBuf>,
+
+    /// The kubeconfig context to use (default: its current context).
+    #[arg(long, value_name = "NAME", env = "KRKN_TELEMETRY_CONTEXT")]
+    pub context: Option<String>,
 
     /// Deadline for metadata collection, in seconds; every probe shares it.
     #[arg(long, value_name = "SECONDS", default_value_t = 60.0)]
@@ -267,11 +328,11 @@ pub struct PrometheusArgs {
     pub prometheus_bearer_token: Option<String>,
 
     /// Extra CA certificates (PEM) to trust for Prometheus.
-    #[arg(long, value_name = "FILE")]
+    #[arg(long, value_name = "FILE", env = "KRKN_TELEMETRY_PROMETHEUS_CA")]
     pub prometheus_ca: Option<PathBuf>,
 
     /// Do not verify Prometheus's TLS certificate (what krkn does).
-    #[arg(long)]
+    #[arg(long, env = "KRKN_TELEMETRY_PROMETHEUS_INSECURE")]
     pub prometheus_insecure: bool,
 }
 
@@ -279,7 +340,7 @@ pub struct PrometheusArgs {
 #[derive(Debug, Args)]
 pub struct AlertsArgs {
     /// Prometheus base URL.
-    #[arg(long, value_name = "URL")]
+    #[arg(long, value_name = "URL", env = "KRKN_TELEMETRY_PROMETHEUS_URL")]
     pub prometheus_url: String,
 
     /// Start of the run window (unix seconds).
@@ -315,11 +376,11 @@ pub struct AlertsArgs {
 #[derive(Debug, Clone, Default, Args)]
 pub struct ServiceArgs {
     /// Telemetry service URL (overrides telemetry.api_url).
-    #[arg(long, value_name = "URL")]
+    #[arg(long, value_name = "URL", env = "KRKN_TELEMETRY_API_URL")]
     pub api_url: Option<String>,
 
     /// Service user (overrides telemetry.username).
-    #[arg(long, value_name = "NAME")]
+    #[arg(long, value_name = "NAME", env = "KRKN_TELEMETRY_USERNAME")]
     pub username: Option<String>,
 
     /// Service password (overrides telemetry.password).
@@ -332,23 +393,23 @@ pub struct ServiceArgs {
     pub password: Option<String>,
 
     /// Group folder (overrides telemetry.telemetry_group).
-    #[arg(long, value_name = "GROUP")]
+    #[arg(long, value_name = "GROUP", env = "KRKN_TELEMETRY_GROUP")]
     pub telemetry_group: Option<String>,
 
     /// Tag appended to the run folder name (overrides telemetry.run_tag).
-    #[arg(long, value_name = "TAG")]
+    #[arg(long, value_name = "TAG", env = "KRKN_TELEMETRY_RUN_TAG")]
     pub run_tag: Option<String>,
 
     /// Where the sent files are kept (overrides telemetry.archive_path).
-    #[arg(long, value_name = "DIR")]
+    #[arg(long, value_name = "DIR", env = "KRKN_TELEMETRY_ARCHIVE_PATH")]
     pub archive_path: Option<PathBuf>,
 
     /// Retries per upload, 0 = forever (overrides telemetry.max_retries).
-    #[arg(long, value_name = "N")]
+    #[arg(long, value_name = "N", env = "KRKN_TELEMETRY_MAX_RETRIES")]
     pub max_retries: Option<u32>,
 
     /// Give up on uploads after this many seconds, whatever max_retries says.
-    #[arg(long, value_name = "SECONDS")]
+    #[arg(long, value_name = "SECONDS", env = "KRKN_TELEMETRY_DEADLINE")]
     pub deadline: Option<f64>,
 }
 
@@ -391,7 +452,7 @@ pub struct SendArgs {
     pub service: ServiceArgs,
 
     /// Prometheus base URL (overrides performance_monitoring.prometheus_url).
-    #[arg(long, value_name = "URL")]
+    #[arg(long, value_name = "URL", env = "KRKN_TELEMETRY_PROMETHEUS_URL")]
     pub prometheus_url: Option<String>,
 
     /// Prometheus access.
@@ -401,4 +462,9 @@ pub struct SendArgs {
     /// Seconds after the run's end that count as "after the run".
     #[arg(long, value_name = "SECONDS", default_value_t = 300)]
     pub post_window: i64,
+
+    /// `json`: one JSON result on stdout at the end (request id, link, files, warnings).
+    /// --dry-run prints its plan instead.
+    #[arg(long, value_enum, default_value_t = OutputFormat::Text, env = "KRKN_TELEMETRY_OUTPUT")]
+    pub output: OutputFormat,
 }

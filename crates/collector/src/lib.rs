@@ -18,6 +18,8 @@
 //! - [`archive`]: the local copy written before any upload.
 //! - [`logs`]: cluster logs filtered to the run window, archived and uploaded.
 //! - [`progress`]: progress bars on a terminal, periodic lines otherwise.
+//! - [`logging`]: log lines as text or JSON, kept clear of the progress bars.
+//! - [`report`]: the command's result for `--output json`.
 //! - [`prometheus`]: the Prometheus backup, streamed, checksummed, resumable.
 //! - [`shutdown`]: SIGTERM and SIGINT: no new work, a grace period, then a resumable exit.
 
@@ -28,9 +30,11 @@ pub mod cluster;
 pub mod commands;
 pub mod enrich;
 pub mod input;
+pub mod logging;
 pub mod logs;
 pub mod progress;
 pub mod prometheus;
+pub mod report;
 pub mod settings;
 pub mod shutdown;
 pub mod upload;

@@ -8,7 +8,7 @@ use std::io::ErrorKind;
 use std::process::ExitCode;
 
 use clap::Parser;
-use krkn_telemetry_collector::{Outcome, cli, commands};
+use krkn_telemetry_collector::{Outcome, cli, commands, logging, progress, report};
 
 fn main() -> ExitCode {
     let cli = match cli::Cli::try_parse() {
@@ -19,31 +19,21 @@ fn main() -> ExitCode {
             return ExitCode::from(if error.use_stderr() { 2 } else { 0 });
         }
     };
-    init_logging();
-    match commands::run(cli) {
-        Ok(Outcome::Success) => ExitCode::SUCCESS,
-        Ok(Outcome::Failed) => ExitCode::from(1),
-        Ok(Outcome::Interrupted(signal)) => ExitCode::from(signal.exit_code()),
-        Err(error) if is_broken_pipe(&error) => ExitCode::SUCCESS,
+    logging::init(cli.log_format, cli.verbosity());
+    progress::show_bars(!cli.quiet && cli.log_format == logging::LogFormat::Text);
+    let result = commands::run(cli);
+    let code = match &result {
+        Ok(Outcome::Success) => 0,
+        Ok(Outcome::Failed) => 1,
+        Ok(Outcome::Interrupted(signal)) => signal.exit_code(),
+        Err(error) if is_broken_pipe(error) => return ExitCode::SUCCESS,
         Err(error) => {
-            eprintln!("krkn-telemetry: error: {error:#}");
-            ExitCode::from(2)
+            tracing::error!("{error:#}");
+            2
         }
-    }
-}
-
-/// Warnings and progress go to stderr as `krkn-telemetry: warning: …`; `RUST_LOG` widens it.
-fn init_logging() {
-    let filter = tracing_subscriber::EnvFilter::try_from_default_env().unwrap_or_else(|_| {
-        tracing_subscriber::EnvFilter::new("krkn_telemetry_collector=info,warn")
-    });
-    let _ = tracing_subscriber::fmt()
-        .with_env_filter(filter)
-        .with_writer(std::io::stderr)
-        .without_time()
-        .with_target(false)
-        .with_ansi(false)
-        .try_init();
+    };
+    report::finish(&result, code);
+    ExitCode::from(code)
 }
 
 fn is_broken_pipe(error: &anyhow::Error) -> bool {

@@ -2,11 +2,31 @@
 //! on a terminal; a plain log line every few seconds otherwise (CI logs, `kubectl logs`).
 
 use std::io::IsTerminal;
-use std::sync::Arc;
-use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
+use std::sync::{Arc, OnceLock};
 use std::time::{Duration, Instant};
 
-use indicatif::{ProgressBar, ProgressDrawTarget, ProgressStyle};
+use indicatif::{MultiProgress, ProgressBar, ProgressDrawTarget, ProgressStyle};
+
+/// Whether bars may be drawn at all (not with `-q` or JSON logs).
+static BARS_WANTED: AtomicBool = AtomicBool::new(true);
+
+/// Every bar of the process, drawn on stderr together, so a log line can clear them first.
+fn bars() -> &'static MultiProgress {
+    static BARS: OnceLock<MultiProgress> = OnceLock::new();
+    BARS.get_or_init(|| MultiProgress::with_draw_target(ProgressDrawTarget::stderr()))
+}
+
+/// Allows or forbids progress bars (`-q` and `--log-format json` forbid them; without a
+/// terminal there are none anyway).
+pub fn show_bars(wanted: bool) {
+    BARS_WANTED.store(wanted, Ordering::Relaxed);
+}
+
+/// Runs `write` (a whole log line) with the bars cleared, then draws them again.
+pub fn suspend<T>(write: impl FnOnce() -> T) -> T {
+    bars().suspend(write)
+}
 
 /// How often the plain log line is written.
 const LOG_EVERY: Duration = Duration::from_secs(5);
@@ -31,8 +51,9 @@ struct Inner {
 impl Progress {
     /// Progress of `what` over `total` bytes in `items` pieces (files, parts).
     pub fn new(what: &str, total: u64, items: u64) -> Self {
-        let bar = std::io::stderr().is_terminal().then(|| {
-            let bar = ProgressBar::with_draw_target(Some(total), ProgressDrawTarget::stderr());
+        let wanted = BARS_WANTED.load(Ordering::Relaxed) && std::io::stderr().is_terminal();
+        let bar = wanted.then(|| {
+            let bar = bars().add(ProgressBar::new(total));
             let style = ProgressStyle::with_template(
                 "{msg} [{bar:30}] {bytes}/{total_bytes} {binary_bytes_per_sec} ETA {eta}",
             )

@@ -12,6 +12,7 @@ use tokio::time::Instant;
 use crate::alerts::PrometheusSettings;
 use crate::cli::{ClusterArgs, PrometheusArgs, ServiceArgs};
 use crate::cluster::CollectOptions;
+use crate::cluster::connect::KubeAccess;
 use crate::upload::{ApiSettings, TelemetryApi};
 
 /// Reads krkn's config (its defaults when there is none) and applies the service flags over
@@ -98,11 +99,18 @@ pub fn service_client(
     Ok(Some(TelemetryApi::new(settings)?))
 }
 
-/// The kubeconfig a command uses: `--kubeconfig`, else krkn's `kubeconfig_path` (with `~/`
+/// The cluster a command uses: `--context`, and as the kubeconfig `--kubeconfig`, else krkn's `kubeconfig_path` (with `~/`
 /// expanded) when that file exists, else `None` (then `KUBECONFIG`, `~/.kube/config` or the
 /// in-cluster account). krkn's config names `~/.kube/config` by default, which a pod does not
 /// have: there the in-cluster account is what the operator means.
-pub fn kubeconfig(flag: Option<&Path>, config: &KrknConfig) -> Option<PathBuf> {
+pub fn kube_access(flag: Option<&Path>, context: Option<&str>, config: &KrknConfig) -> KubeAccess {
+    KubeAccess {
+        kubeconfig: kubeconfig(flag, config),
+        context: context.map(str::to_owned),
+    }
+}
+
+fn kubeconfig(flag: Option<&Path>, config: &KrknConfig) -> Option<PathBuf> {
     if let Some(path) = flag {
         return Some(path.to_owned());
     }

@@ -69,10 +69,7 @@ impl Shutdown {
                     _ = int.recv() => Signal::Int,
                 };
                 if listener.requested().is_some() {
-                    eprintln!(
-                        "krkn-telemetry: second signal ({}): stopping now",
-                        signal.name()
-                    );
+                    tracing::warn!("second signal ({}): stopping now", signal.name());
                     std::process::exit(i32::from(signal.exit_code()));
                 }
                 listener.request(signal);

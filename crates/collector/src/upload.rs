@@ -342,6 +342,9 @@ impl TelemetryApi {
             async move { check(request.send().await.map_err(from_reqwest)?).await }
         })
         .await
+        .inspect(|_| {
+            crate::report::sent_bytes(krkn_telemetry_model::keys::TELEMETRY_FILE, &document)
+        })
     }
 
     /// Uploads one file of the run: asks for a link (announcing its length and SHA-256, which
@@ -428,6 +431,7 @@ impl TelemetryApi {
             }
         })
         .await
+        .inspect(|_| crate::report::file(name.as_str(), payload.len, &payload.sha256, true))
     }
 }
 

@@ -28,8 +28,8 @@ pub async fn run(args: &AlertsArgs) -> anyhow::Result<Outcome> {
         alerts::critical_alerts(&prometheus, window, chrono::Utc::now().timestamp()).await?;
     for (list, when) in [(&during, "during"), (&after, "after")] {
         if list.dropped > 0 {
-            eprintln!(
-                "krkn-telemetry: warning: {} more distinct critical alerts {when} the run were left out (cap {})",
+            tracing::warn!(
+                "{} more distinct critical alerts {when} the run were left out (cap {})",
                 list.dropped,
                 alerts::MAX_ALERTS_PER_WINDOW
             );
@@ -37,8 +37,8 @@ pub async fn run(args: &AlertsArgs) -> anyhow::Result<Outcome> {
     }
     let summary = alerts::summary(&args.run_id, &args.scenario, &during, &after);
     alerts::write_json(&summary, args.output.as_deref()).context("cannot write the summary")?;
-    eprintln!(
-        "krkn-telemetry: {} critical alert(s) during the run, {} after it",
+    tracing::info!(
+        "{} critical alert(s) during the run, {} after it",
         during.alerts.len(),
         after.alerts.len()
     );

@@ -10,7 +10,11 @@ use crate::settings::collect_options;
 /// Connects, collects, prints (or writes) the JSON.
 pub async fn run(args: &CollectArgs) -> anyhow::Result<Outcome> {
     let options = collect_options(&args.cluster)?;
-    let client = cluster::connect(args.cluster.kubeconfig.as_deref()).await?;
+    let client = cluster::connect(&crate::cluster::connect::KubeAccess {
+        kubeconfig: args.cluster.kubeconfig.clone(),
+        context: args.cluster.context.clone(),
+    })
+    .await?;
     let metadata = cluster::collect(&client, &options).await;
     crate::alerts::write_json(&metadata.to_json(), args.output.as_deref()).with_context(|| {
         match &args.output {
@@ -19,15 +23,15 @@ pub async fn run(args: &CollectArgs) -> anyhow::Result<Outcome> {
         }
     })?;
     if metadata.is_empty() {
-        eprintln!(
-            "krkn-telemetry: no probe got an answer from the cluster ({} warnings); is it reachable?",
+        tracing::info!(
+            "no probe got an answer from the cluster ({} warnings); is it reachable?",
             metadata.warnings.len()
         );
         return Ok(Outcome::Failed);
     }
     if !metadata.warnings.is_empty() {
-        eprintln!(
-            "krkn-telemetry: {} probe(s) left their fields at the default (see \"warnings\")",
+        tracing::info!(
+            "{} probe(s) left their fields at the default (see \"warnings\")",
             metadata.warnings.len()
         );
     }

@@ -59,18 +59,16 @@ pub async fn run(args: &LogsArgs) -> anyhow::Result<Outcome> {
         _ => None,
     };
     let api = service_client(&config, &args.service)?;
+    let access =
+        settings::kube_access(args.kubeconfig.as_deref(), args.context.as_deref(), &config);
     let source = if let Some(dir) = &args.must_gather_dir {
         LogSource::MustGather(dir.clone())
     } else if args.oc {
         let oc = logs::oc::find_oc(config.telemetry.oc_cli_path.as_deref())
             .map_err(anyhow::Error::msg)?;
-        LogSource::Oc(
-            oc,
-            settings::kubeconfig(args.kubeconfig.as_deref(), &config),
-        )
+        LogSource::Oc(oc, access)
     } else {
-        let kubeconfig = settings::kubeconfig(args.kubeconfig.as_deref(), &config);
-        LogSource::Pods(crate::cluster::connect(kubeconfig.as_deref()).await?)
+        LogSource::Pods(crate::cluster::connect(&access).await?)
     };
     let job = LogsJob {
         source,

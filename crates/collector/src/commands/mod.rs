@@ -10,16 +10,51 @@ mod validate;
 
 use std::time::Duration;
 
+use clap::CommandFactory;
+
 use crate::Outcome;
 use crate::cli::{Cli, Command};
+use crate::report::{self, OutputFormat};
 use crate::shutdown::Shutdown;
+
+/// The subcommand's name and the result format it asked for.
+fn result_format(command: &Command) -> (&'static str, OutputFormat) {
+    match command {
+        Command::Send(args) => ("send", args.output),
+        Command::Run(args) => ("run", args.output),
+        Command::Logs(args) => ("logs", args.output),
+        Command::PrometheusBackup(args) => ("prometheus-backup", args.output),
+        Command::Validate(_) => ("validate", OutputFormat::Text),
+        Command::Collect(_) => ("collect", OutputFormat::Text),
+        Command::Alerts(_) => ("alerts", OutputFormat::Text),
+        Command::Completions(_) => ("completions", OutputFormat::Text),
+        Command::Man => ("man", OutputFormat::Text),
+    }
+}
 
 /// Runs the chosen subcommand; the async ones on a tokio runtime made here, stopping cleanly
 /// on SIGTERM and SIGINT (see [`crate::shutdown`]).
 pub fn run(cli: Cli) -> anyhow::Result<Outcome> {
-    if let Command::Validate(args) = &cli.command {
-        // No runtime needed to read a file.
-        return validate::run(args);
+    let (name, format) = result_format(&cli.command);
+    report::start(name, format);
+    match &cli.command {
+        // No runtime needed for these.
+        Command::Validate(args) => return validate::run(args),
+        Command::Completions(args) => {
+            let mut command = Cli::command();
+            clap_complete::generate(
+                args.shell,
+                &mut command,
+                "krkn-telemetry",
+                &mut std::io::stdout(),
+            );
+            return Ok(Outcome::Success);
+        }
+        Command::Man => {
+            clap_mangen::Man::new(Cli::command()).render(&mut std::io::stdout())?;
+            return Ok(Outcome::Success);
+        }
+        _ => {}
     }
     anyhow::ensure!(
         cli.grace_period.is_finite() && cli.grace_period >= 0.0,
@@ -35,6 +70,7 @@ pub fn run(cli: Cli) -> anyhow::Result<Outcome> {
         let command = async {
             match &cli.command {
                 Command::Validate(args) => validate::run(args),
+                Command::Completions(_) | Command::Man => Ok(Outcome::Success),
                 Command::Collect(args) => collect::run(args).await,
                 Command::Alerts(args) => alerts::run(args).await,
                 Command::Send(args) => send::run(args).await,
@@ -52,8 +88,8 @@ pub fn run(cli: Cli) -> anyhow::Result<Outcome> {
             outcome = command => outcome?,
             () = deadline => {
                 let signal = shutdown.requested().map_or("a signal", |s| s.name());
-                eprintln!(
-                    "krkn-telemetry: stopped by {signal}: the work in flight did not finish within the {grace:.0?} grace period; the archive folder keeps what was written, run the same command again to finish"
+                tracing::warn!(
+                    "stopped by {signal}: the work in flight did not finish within the {grace:.0?} grace period; the archive folder keeps what was written, run the same command again to finish"
                 );
                 return Ok(Outcome::Interrupted(shutdown.requested().unwrap_or(crate::shutdown::Signal::Term)));
             }
@@ -67,8 +103,8 @@ pub fn run(cli: Cli) -> anyhow::Result<Outcome> {
 fn interrupted(shutdown: &Shutdown, outcome: Outcome) -> Outcome {
     match (shutdown.requested(), outcome) {
         (Some(signal), Outcome::Success | Outcome::Failed) => {
-            eprintln!(
-                "krkn-telemetry: stopped by {}: the work in flight finished ({}); steps not started were skipped, run the same command again for them",
+            tracing::warn!(
+                "stopped by {}: the work in flight finished ({}); steps not started were skipped, run the same command again for them",
                 signal.name(),
                 if outcome == Outcome::Success {
                     "successfully"

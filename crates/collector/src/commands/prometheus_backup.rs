@@ -61,8 +61,12 @@ pub async fn run(args: &PrometheusBackupArgs, shutdown: &Shutdown) -> anyhow::Re
         )
         .await);
     }
-    let kubeconfig = settings::kubeconfig(args.cluster.kubeconfig.as_deref(), &config);
-    let client = cluster::connect(kubeconfig.as_deref()).await?;
+    let access = settings::kube_access(
+        args.cluster.kubeconfig.as_deref(),
+        args.cluster.context.as_deref(),
+        &config,
+    );
+    let client = cluster::connect(&access).await?;
     let Some(api) = service_client(&config, &args.service)? else {
         anyhow::bail!("telemetry.api_url is not set");
     };

@@ -68,8 +68,8 @@ async fn prometheus_step(
     }
     if t.prometheus_window {
         let (Some(url), Some(window)) = (config.prometheus.url.as_deref(), filing.window) else {
-            eprintln!(
-                "krkn-telemetry: error: window export: needs performance_monitoring.prometheus_url and a run with scenario times"
+            tracing::error!(
+                "window export: needs performance_monitoring.prometheus_url and a run with scenario times"
             );
             return Outcome::Failed;
         };
@@ -89,7 +89,7 @@ async fn prometheus_step(
         .await;
     }
     let Some(client) = &filing.client else {
-        eprintln!("krkn-telemetry: error: prometheus backup: no cluster to back up from");
+        tracing::error!("prometheus backup: no cluster to back up from");
         return Outcome::Failed;
     };
     crate::prometheus::step(
@@ -123,7 +123,7 @@ async fn logs_step(
                 .await
                 .unwrap_or(false);
             match crate::logs::oc::find_oc(t.oc_cli_path.as_deref()) {
-                Ok(oc) if openshift => Some(LogSource::Oc(oc, filing.kubeconfig.clone())),
+                Ok(oc) if openshift => Some(LogSource::Oc(oc, filing.access.clone())),
                 _ => Some(LogSource::Pods(client.clone())),
             }
         }
@@ -132,13 +132,11 @@ async fn logs_step(
     let (source, window) = match (source, filing.window) {
         (Some(source), Some(window)) => (source, window),
         (None, _) => {
-            eprintln!(
-                "krkn-telemetry: error: logs: no cluster to read logs from (and no --must-gather-dir)"
-            );
+            tracing::error!("logs: no cluster to read logs from (and no --must-gather-dir)");
             return Outcome::Failed;
         }
         (Some(_), None) => {
-            eprintln!("krkn-telemetry: error: logs: the run has no scenario times to filter by");
+            tracing::error!("logs: the run has no scenario times to filter by");
             return Outcome::Failed;
         }
     };
@@ -154,7 +152,7 @@ async fn logs_step(
     match job.run().await {
         Ok(outcome) => outcome,
         Err(error) => {
-            eprintln!("krkn-telemetry: error: logs: {error:#}");
+            tracing::error!("logs: {error:#}");
             Outcome::Failed
         }
     }

@@ -65,8 +65,8 @@ pub(crate) fn enabled_config(args: &SendArgs) -> anyhow::Result<Option<KrknConfi
         anyhow::bail!("{}: {problems}", args.config.display());
     }
     if !config.telemetry.enabled {
-        eprintln!(
-            "krkn-telemetry: telemetry.enabled is false in {}: nothing built or sent",
+        tracing::info!(
+            "telemetry.enabled is false in {}: nothing built or sent",
             args.config.display()
         );
         return Ok(None);
@@ -76,8 +76,8 @@ pub(crate) fn enabled_config(args: &SendArgs) -> anyhow::Result<Option<KrknConfi
 
 /// A checked run document in its archive folder, ready to deliver.
 pub(crate) struct Filing {
-    /// The kubeconfig the command uses (`oc` gets it too).
-    pub(crate) kubeconfig: Option<PathBuf>,
+    /// The cluster the command uses (`oc` gets it too).
+    pub(crate) access: crate::cluster::connect::KubeAccess,
     /// The cluster, when the command connected and the connection worked.
     pub(crate) client: Option<cluster::Client>,
     /// The run window, for the alerts and the artifact steps.
@@ -122,9 +122,13 @@ pub(crate) async fn prepare(
         Err(problems) => return Ok(report_problems(&name, &problems)),
     };
     let doc = &mut file.telemetry;
-    let kubeconfig = settings::kubeconfig(args.cluster.kubeconfig.as_deref(), config);
+    let access = settings::kube_access(
+        args.cluster.kubeconfig.as_deref(),
+        args.cluster.context.as_deref(),
+        config,
+    );
     let client = if connect {
-        match cluster::connect(kubeconfig.as_deref()).await {
+        match cluster::connect(&access).await {
             Ok(client) => Some(client),
             Err(error) => {
                 tracing::warn!("cluster metadata not collected: {error}");
@@ -170,9 +174,10 @@ pub(crate) async fn prepare(
     };
     let key = RunKey::new(&t.telemetry_group, &request_id)
         .with_context(|| format!("cannot name the run folder {request_id:?}"))?;
+    crate::report::run_key(&key);
     let archived = archive(t.archive_path.as_deref(), &key, doc, alert_summary.as_ref())?;
     Ok(Prepared::Ready(Box::new(Filing {
-        kubeconfig,
+        access,
         client,
         window,
         key,
@@ -229,12 +234,9 @@ fn archive(
 
 fn report_problems(name: &str, problems: &Problems) -> Prepared {
     for problem in problems.iter() {
-        eprintln!("{name}: {problem}");
+        tracing::error!("{name}: {problem}");
     }
-    eprintln!(
-        "krkn-telemetry: {name}: {} problem(s); nothing sent",
-        problems.len()
-    );
+    tracing::info!("{name}: {} problem(s); nothing sent", problems.len());
     Prepared::Refused
 }
 
@@ -286,13 +288,13 @@ pub(crate) async fn deliver(
             critical_alerts: filing.alert_summary.as_ref(),
         };
         crate::alerts::write_json(&plan, None)?;
-        eprintln!("krkn-telemetry: dry run: nothing sent");
+        tracing::info!("dry run: nothing sent");
         return Ok(Delivery::NotSent(Outcome::Success));
     }
     let Some(api) = settings::service_client(config, &args.service)? else {
         filing.archive.keep();
-        eprintln!(
-            "krkn-telemetry: telemetry.api_url is not set: the document is in {} and nothing was uploaded",
+        tracing::info!(
+            "telemetry.api_url is not set: the document is in {} and nothing was uploaded",
             filing.archive.dir().display()
         );
         return Ok(Delivery::NotSent(Outcome::Success));
@@ -309,15 +311,15 @@ pub(crate) async fn deliver(
     }
     match result {
         Ok(()) => {
-            println!("{}", api.files_link(key));
-            eprintln!("krkn-telemetry: run {key} sent");
+            crate::report::link(api.files_link(key));
+            tracing::info!("run {key} sent");
             Ok(Delivery::Sent(api))
         }
         Err(error) => {
             filing.archive.keep();
-            eprintln!("krkn-telemetry: error: {error}");
-            eprintln!(
-                "krkn-telemetry: the run is kept in {}; resend it with:\n  krkn-telemetry send --config {} --input {} --request-id {} --no-collect",
+            tracing::error!("{error}");
+            tracing::info!(
+                "the run is kept in {}; resend it with:\n  krkn-telemetry send --config {} --input {} --request-id {} --no-collect",
                 filing.archive.dir().display(),
                 args.config.display(),
                 filing.resend_path.display(),

@@ -20,7 +20,7 @@ pub enum LogSource {
     /// Container logs through the API, all namespaces or one.
     Pods(cluster::Client),
     /// `oc adm must-gather` (or `inspect ns/<namespace>`), with this `oc` and kubeconfig.
-    Oc(PathBuf, Option<PathBuf>),
+    Oc(PathBuf, crate::cluster::connect::KubeAccess),
 }
 
 /// Filtering one gather, then writing the files to a folder or archiving and uploading them.
@@ -74,8 +74,8 @@ impl LogsJob {
             (None, None) => None,
         };
         let summary = self.filter(oc_base, &output_dir).await?;
-        eprintln!(
-            "krkn-telemetry: {} of {} lines kept from {} logs; {} files in {}",
+        tracing::info!(
+            "{} of {} lines kept from {} logs; {} files in {}",
             summary.stats.kept,
             summary.stats.lines,
             summary.files,
@@ -84,7 +84,10 @@ impl LogsJob {
         );
         match archive.as_mut() {
             Some(archive) => self.archive_and_upload(archive, &output_dir).await,
-            None => Ok(Outcome::Success),
+            None => {
+                record_written(&output_dir)?;
+                Ok(Outcome::Success)
+            }
         }
     }
 
@@ -116,11 +119,11 @@ impl LogsJob {
                 .context("cannot list the pods");
             }
             LogSource::MustGather(dir) => dir.clone(),
-            LogSource::Oc(oc, kubeconfig) => {
+            LogSource::Oc(oc, access) => {
                 let stamp = chrono::Utc::now().timestamp();
                 let base = oc_base.context("no folder for the gather")?;
                 let dest = base.join(format!("gathered-logs-{stamp}"));
-                super::oc::gather(oc, kubeconfig.as_deref(), self.namespace.as_deref(), &dest)
+                super::oc::gather(oc, access, self.namespace.as_deref(), &dest)
                     .await
                     .map_err(anyhow::Error::msg)?;
                 dest
@@ -164,25 +167,50 @@ impl LogsJob {
         let Some((key, api)) = &self.upload else {
             anyhow::bail!("no service to upload the logs to");
         };
+        crate::report::run_key(key);
         match api
             .upload(key, &name, &Payload::file(tarball.clone(), len, sha256))
             .await
         {
             Ok(_) => {
                 std::fs::remove_file(&tarball).ok();
-                println!("{}", api.files_link(key));
-                eprintln!("krkn-telemetry: {name} ({len} bytes) uploaded to {key}");
+                crate::report::link(api.files_link(key));
+                tracing::info!("{name} ({len} bytes) uploaded to {key}");
                 Ok(Outcome::Success)
             }
             Err(error) => {
                 archive.keep();
-                eprintln!("krkn-telemetry: error: {error}");
-                eprintln!(
-                    "krkn-telemetry: the archive is kept at {}; run the same command again to retry",
+                tracing::error!("{error}");
+                tracing::info!(
+                    "the archive is kept at {}; run the same command again to retry",
                     tarball.display()
                 );
                 Ok(Outcome::Failed)
             }
         }
     }
+}
+
+/// Records every file written below `dir` (names relative to it) for the command's result.
+fn record_written(dir: &Path) -> anyhow::Result<()> {
+    use sha2::Digest;
+    let mut folders = vec![dir.to_owned()];
+    while let Some(folder) = folders.pop() {
+        for entry in std::fs::read_dir(&folder)
+            .with_context(|| format!("cannot list {}", folder.display()))?
+        {
+            let path = entry?.path();
+            if path.is_dir() {
+                folders.push(path);
+                continue;
+            }
+            let mut hasher = sha2::Sha256::new();
+            let mut file = std::fs::File::open(&path)
+                .with_context(|| format!("cannot read {}", path.display()))?;
+            let size = std::io::copy(&mut file, &mut hasher)?;
+            let name = path.strip_prefix(dir).unwrap_or(&path).to_string_lossy();
+            crate::report::file(&name, size, &hasher.finalize().into(), false);
+        }
+    }
+    Ok(())
 }

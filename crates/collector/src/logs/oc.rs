@@ -5,6 +5,8 @@
 
 use std::path::{Path, PathBuf};
 
+use crate::cluster::connect::KubeAccess;
+
 /// The `oc` to run: `oc_cli_path` when set (it must be an executable file), else `oc` on
 /// `$PATH`.
 pub fn find_oc(oc_cli_path: Option<&str>) -> Result<PathBuf, String> {
@@ -33,21 +35,21 @@ fn is_executable(path: &Path) -> bool {
 }
 
 /// The command line: `oc adm must-gather --dest-dir DIR` or `oc adm inspect ns/NS --dest-dir
-/// DIR`, with `--kubeconfig` when one is given.
-pub fn command_line(
-    kubeconfig: Option<&Path>,
-    namespace: Option<&str>,
-    dest: &Path,
-) -> Vec<String> {
+/// DIR`, with `--kubeconfig` and `--context` when given.
+pub fn command_line(access: &KubeAccess, namespace: Option<&str>, dest: &Path) -> Vec<String> {
     let mut args: Vec<String> = match namespace {
         Some(ns) => vec!["adm".into(), "inspect".into(), format!("ns/{ns}")],
         None => vec!["adm".into(), "must-gather".into()],
     };
     args.push("--dest-dir".into());
     args.push(dest.display().to_string());
-    if let Some(kubeconfig) = kubeconfig {
+    if let Some(kubeconfig) = &access.kubeconfig {
         args.push("--kubeconfig".into());
         args.push(kubeconfig.display().to_string());
+    }
+    if let Some(context) = &access.context {
+        args.push("--context".into());
+        args.push(context.clone());
     }
     args
 }
@@ -55,12 +57,12 @@ pub fn command_line(
 /// Runs `oc` into `dest`; its output goes to our stderr, its failure is an error.
 pub async fn gather(
     oc: &Path,
-    kubeconfig: Option<&Path>,
+    access: &KubeAccess,
     namespace: Option<&str>,
     dest: &Path,
 ) -> Result<(), String> {
     std::fs::create_dir_all(dest).map_err(|e| format!("{}: {e}", dest.display()))?;
-    let args = command_line(kubeconfig, namespace, dest);
+    let args = command_line(access, namespace, dest);
     tracing::info!("running {} {}", oc.display(), args.join(" "));
     let status = tokio::process::Command::new(oc)
         .args(&args)

@@ -228,17 +228,13 @@ fn manifest(
     }
 }
 
-/// One pass over a fresh stream: check recorded parts, write and upload the others.
-async fn pass(
+/// `tar` of the source folder, streamed out of the container.
+async fn tar_stream(
     client: &cluster::Client,
-    api: &TelemetryApi,
     settings: &BackupSettings,
-    state: &SharedState,
-    progress: &Progress,
-    shutdown: &Shutdown,
-) -> Result<Pass, BackupError> {
+) -> Result<ExecStream, BackupError> {
     let command = ["tar", "cf", "-", "-C", settings.path.as_str(), "."];
-    let mut stream = ExecStream::start(
+    ExecStream::start(
         client,
         &settings.namespace,
         &settings.pod,
@@ -249,7 +245,39 @@ async fn pass(
     .map_err(|error| BackupError::Stream {
         source_name: settings.source_name(),
         error,
-    })?;
+    })
+}
+
+/// Where part `number` goes: checked against an earlier run's record, or written once a disk
+/// slot is free; `None` when a stop is asked for while waiting for the slot.
+async fn next_sink(
+    settings: &BackupSettings,
+    state: &SharedState,
+    uploads: &Uploads,
+    number: u32,
+    shutdown: &Shutdown,
+) -> Result<Option<Sink>, BackupError> {
+    let recorded = lock(state).parts.get(&number).cloned();
+    if let Some(record) = recorded {
+        return Ok(Some(Sink::Check(record)));
+    }
+    let slot = tokio::select! {
+        slot = uploads.disk_slot() => slot?,
+        () = shutdown.wait() => return Ok(None),
+    };
+    Ok(Some(Sink::write(&settings.dir, number, slot).await?))
+}
+
+/// One pass over a fresh stream: check recorded parts, write and upload the others.
+async fn pass(
+    client: &cluster::Client,
+    api: &TelemetryApi,
+    settings: &BackupSettings,
+    state: &SharedState,
+    progress: &Progress,
+    shutdown: &Shutdown,
+) -> Result<Pass, BackupError> {
+    let mut stream = tar_stream(client, settings).await?;
     let mut uploads = Uploads::new(settings.threads);
     let mut buffer = vec![0u8; 256 * 1024];
     let mut number = 0u32;
@@ -260,16 +288,8 @@ async fn pass(
         if shutdown.requested().is_some() {
             break Pass::Interrupted(0);
         }
-        let recorded = lock(state).parts.get(&number).cloned();
-        let sink = match recorded {
-            Some(record) => Sink::Check(record),
-            None => {
-                let slot = tokio::select! {
-                    slot = uploads.disk_slot() => slot?,
-                    () = shutdown.wait() => break Pass::Interrupted(0),
-                };
-                Sink::write(&settings.dir, number, slot).await?
-            }
+        let Some(sink) = next_sink(settings, state, &uploads, number, shutdown).await? else {
+            break Pass::Interrupted(0);
         };
         let mut part = Part::new(number, sink);
         let filled = tokio::select! {

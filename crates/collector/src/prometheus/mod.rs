@@ -135,8 +135,8 @@ pub async fn step(
     let is_openshift = match crate::cluster::openshift::detect(client).await {
         Ok(openshift) => openshift,
         Err(error) => {
-            eprintln!(
-                "krkn-telemetry: error: prometheus backup: cannot tell whether the cluster is OpenShift: {error}"
+            tracing::error!(
+                "prometheus backup: cannot tell whether the cluster is OpenShift: {error}"
             );
             return Outcome::Failed;
         }
@@ -153,7 +153,7 @@ pub async fn step(
     let (namespace, pod, container) = match chosen {
         Ok(chosen) => chosen,
         Err(reason) => {
-            eprintln!("krkn-telemetry: error: prometheus backup: {reason}");
+            tracing::error!("prometheus backup: {reason}");
             return Outcome::Failed;
         }
     };
@@ -189,18 +189,31 @@ pub async fn step(
         settings.threads,
         settings.dir.display()
     );
-    match backup(client, api, &settings, total, shutdown).await {
+    crate::report::run_key(&settings.key);
+    let result = backup(client, api, &settings, total, shutdown).await;
+    report_backup(api, &settings, result)
+}
+
+/// Says how the backup ended, with what to do next, and turns it into the command's outcome.
+fn report_backup(
+    api: &TelemetryApi,
+    settings: &BackupSettings,
+    result: Result<BackupReport, BackupError>,
+) -> Outcome {
+    match result {
         Ok(report) if report.was_complete => {
-            eprintln!(
-                "krkn-telemetry: the backup of {} was already complete ({} parts, {} bytes); nothing sent",
-                settings.key, report.parts, report.bytes
+            tracing::info!(
+                "the backup of {} was already complete ({} parts, {} bytes); nothing sent",
+                settings.key,
+                report.parts,
+                report.bytes
             );
             Outcome::Success
         }
         Ok(report) => {
-            println!("{}", api.files_link(&settings.key));
-            eprintln!(
-                "krkn-telemetry: prometheus backup complete: {} parts, {} bytes ({} uploaded now, {} by an earlier run, {} restart(s)), then {}",
+            crate::report::link(api.files_link(&settings.key));
+            tracing::info!(
+                "prometheus backup complete: {} parts, {} bytes ({} uploaded now, {} by an earlier run, {} restart(s)), then {}",
                 report.parts,
                 report.bytes,
                 report.uploaded,
@@ -211,17 +224,17 @@ pub async fn step(
             Outcome::Success
         }
         Err(error @ BackupError::Interrupted { signal, .. }) => {
-            eprintln!(
-                "krkn-telemetry: prometheus backup {error} ({}); resume with `krkn-telemetry prometheus-backup --config … --request-id {}`: finished parts are not sent again",
+            tracing::warn!(
+                "prometheus backup {error} ({}); resume with `krkn-telemetry prometheus-backup --config … --request-id {}`: finished parts are not sent again",
                 settings.dir.display(),
                 settings.key.request_id()
             );
             Outcome::Interrupted(signal)
         }
         Err(error) => {
-            eprintln!("krkn-telemetry: error: {error}");
-            eprintln!(
-                "krkn-telemetry: the backup state is kept in {}; run `krkn-telemetry prometheus-backup --config … --request-id {}` to upload what is missing",
+            tracing::error!("{error}");
+            tracing::info!(
+                "the backup state is kept in {}; run `krkn-telemetry prometheus-backup --config … --request-id {}` to upload what is missing",
                 settings.dir.display(),
                 settings.key.request_id()
             );
@@ -245,7 +258,7 @@ pub async fn window_step(
     let client = match crate::alerts::Prometheus::new(prometheus) {
         Ok(client) => client,
         Err(error) => {
-            eprintln!("krkn-telemetry: error: window export: {error}");
+            tracing::error!("window export: {error}");
             return Outcome::Failed;
         }
     };
@@ -268,9 +281,9 @@ pub async fn window_step(
     .await
     {
         Ok(report) => {
-            println!("{}", api.files_link(key));
-            eprintln!(
-                "krkn-telemetry: window export complete: {} metrics, {} series, {} samples in {} part(s), {} bytes, then {}",
+            crate::report::link(api.files_link(key));
+            tracing::info!(
+                "window export complete: {} metrics, {} series, {} samples in {} part(s), {} bytes, then {}",
                 report.metrics,
                 report.series,
                 report.samples,
@@ -281,7 +294,7 @@ pub async fn window_step(
             Outcome::Success
         }
         Err(error) => {
-            eprintln!("krkn-telemetry: error: window export: {error}");
+            tracing::error!("window export: {error}");
             Outcome::Failed
         }
     }

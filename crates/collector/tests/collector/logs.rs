@@ -365,12 +365,39 @@ fn pod_logs_read_through_the_api_keep_the_same_lines_under_the_same_names() {
             &end.to_string(),
             "--output-dir",
             output.to_str().expect("utf-8"),
+            "--output",
+            "json",
         ],
         None,
         &[],
     );
     assert_eq!(out.status.code(), Some(0), "{}", text(&out.stderr));
     assert_eq!(written(&output), expected(start, end));
+    // The JSON result lists each written file with its size and SHA-256, not uploaded.
+    let result: serde_json::Value = serde_json::from_slice(&out.stdout).expect("JSON result");
+    let listed: BTreeMap<String, (u64, String)> = result["files"]
+        .as_array()
+        .expect("files")
+        .iter()
+        .inspect(|f| assert_eq!(f["uploaded"], false))
+        .map(|f| {
+            (
+                f["name"].as_str().unwrap_or_default().to_owned(),
+                (
+                    f["size"].as_u64().unwrap_or(0),
+                    f["sha256"].as_str().unwrap_or_default().to_owned(),
+                ),
+            )
+        })
+        .collect();
+    let on_disk: BTreeMap<String, (u64, String)> = written(&output)
+        .into_iter()
+        .map(|(name, bytes)| {
+            let digest = hex::encode(<sha2::Sha256 as sha2::Digest>::digest(&bytes));
+            (name, (bytes.len() as u64, digest))
+        })
+        .collect();
+    assert_eq!(listed, on_disk);
     // Each log was asked from the window's start, with times.
     let logs: Vec<_> = server
         .requests()

@@ -9,7 +9,7 @@ use std::io::Read;
 use std::path::{Path, PathBuf};
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::{Arc, Mutex};
-use std::time::{Duration, Instant};
+use std::time::Duration;
 
 use axum::extract::{Request, State};
 use axum::http::StatusCode;
@@ -92,17 +92,17 @@ pub(crate) fn config(dir: &Path, api: &str, archive: &Path, data: &Path) -> Path
 
 /// A still Prometheus folder served by a fake OpenShift cluster, our API (its S3 behind
 /// `s3_proxy` when given) and a krkn config for about 30 parts.
-struct Setup {
-    data: tempfile::TempDir,
-    server: FakeKube,
-    kube: crate::support::Kubeconfig,
-    api: TestApi,
-    archive: PathBuf,
-    config: PathBuf,
+pub(crate) struct Setup {
+    pub(crate) data: tempfile::TempDir,
+    pub(crate) server: FakeKube,
+    pub(crate) kube: crate::support::Kubeconfig,
+    pub(crate) api: TestApi,
+    pub(crate) archive: PathBuf,
+    pub(crate) config: PathBuf,
 }
 
 impl Setup {
-    fn new(s3_proxy: Option<String>) -> Setup {
+    pub(crate) fn new(s3_proxy: Option<String>) -> Setup {
         let data = prometheus_copy();
         let server = openshift_with_prometheus(data.path());
         let kube = kubeconfig(&server);
@@ -119,7 +119,7 @@ impl Setup {
         }
     }
 
-    fn backup(&self) -> std::process::Output {
+    pub(crate) fn backup(&self) -> std::process::Output {
         cli(&backup_args(&self.config, &self.kube.path), None, &[])
     }
 }
@@ -213,11 +213,49 @@ pub(crate) fn assert_restores(parts: &[(String, Vec<u8>)], manifest: &Value, sou
 #[test]
 fn the_parts_rebuild_the_prometheus_folder_byte_for_byte() {
     let setup = Setup::new(None);
-    let out = setup.backup();
+    let mut args = backup_args(&setup.config, &setup.kube.path);
+    args.extend(["--output", "json"]);
+    let out = cli(&args, None, &[]);
     let stderr = text(&out.stderr);
     assert_eq!(out.status.code(), Some(0), "{stderr}");
     assert!(stderr.contains("prometheus backup complete"), "{stderr}");
     let (parts, manifest) = stored_backup(&setup.api, RUN);
+    // The JSON result lists every part and the manifest as stored, in upload order.
+    let result: Value = serde_json::from_slice(&out.stdout).expect("one JSON result");
+    assert_eq!(
+        (result["status"].as_str(), result["request_id"].as_str()),
+        (Some("success"), Some(RUN))
+    );
+    let mut listed: Vec<(String, u64, String)> = result["files"]
+        .as_array()
+        .expect("files")
+        .iter()
+        .map(|f| {
+            (
+                f["name"].as_str().unwrap_or_default().to_owned(),
+                f["size"].as_u64().unwrap_or(0),
+                f["sha256"].as_str().unwrap_or_default().to_owned(),
+            )
+        })
+        .collect();
+    assert_eq!(
+        listed.last().map(|f| f.0.as_str()),
+        Some("prometheus-manifest.json"),
+        "the manifest goes last"
+    );
+    listed.pop();
+    listed.sort();
+    let expected: Vec<(String, u64, String)> = parts
+        .iter()
+        .map(|(name, bytes)| {
+            (
+                name.clone(),
+                bytes.len() as u64,
+                hex::encode(<sha2::Sha256 as sha2::Digest>::digest(bytes)),
+            )
+        })
+        .collect();
+    assert_eq!(listed, expected);
     assert!(
         parts.len() >= 10,
         "about 30 parts of the Prometheus folder: {} parts",
@@ -247,10 +285,10 @@ fn the_parts_rebuild_the_prometheus_folder_byte_for_byte() {
 /// A proxy in front of moto. PUTs (the uploads) are where the faults are: `drop_percent` of
 /// them get a 503 or a connection reset after the request reached moto (the answer is lost),
 /// in a fixed pseudo-random order; `delay` slows every PUT. It counts the PUTs per object.
-struct S3Proxy {
-    url: String,
-    puts: Arc<Mutex<HashMap<String, u32>>>,
-    faults: Arc<AtomicU64>,
+pub(crate) struct S3Proxy {
+    pub(crate) url: String,
+    pub(crate) puts: Arc<Mutex<HashMap<String, u32>>>,
+    pub(crate) faults: Arc<AtomicU64>,
     _runtime: tokio::runtime::Runtime,
 }
 
@@ -319,7 +357,7 @@ async fn s3_proxy_handler(State(state): State<ProxyState>, request: Request) -> 
     answer
 }
 
-fn s3_proxy(drop_percent: u64, delay: Duration) -> S3Proxy {
+pub(crate) fn s3_proxy(drop_percent: u64, delay: Duration) -> S3Proxy {
     let runtime = tokio::runtime::Runtime::new().expect("runtime");
     let puts = Arc::new(Mutex::new(HashMap::new()));
     let faults = Arc::new(AtomicU64::new(0));
@@ -366,152 +404,6 @@ fn an_upload_endpoint_dropping_30_percent_still_gets_every_part_intact() {
     );
     assert!(stderr.contains("retrying in"), "{stderr}");
     let (parts, manifest) = stored_backup(&setup.api, RUN);
-    assert_restores(&parts, &manifest, setup.data.path());
-}
-
-#[test]
-fn a_run_killed_mid_upload_resumes_without_sending_finished_parts_again() {
-    let proxy = s3_proxy(0, Duration::from_millis(400));
-    let setup = Setup::new(Some(proxy.url.clone()));
-    let state_file = setup.archive.join(RUN).join("prometheus-backup.state.json");
-
-    let mut child = std::process::Command::new(env!("CARGO_BIN_EXE_krkn-telemetry"))
-        .args(backup_args(&setup.config, &setup.kube.path))
-        .env("KUBECONFIG", "/nonexistent")
-        .stdout(std::process::Stdio::null())
-        .stderr(std::process::Stdio::null())
-        .spawn()
-        .expect("starts");
-    let recorded = wait_for_recorded_parts(&mut child, &state_file, 3);
-    child.kill().expect("SIGKILL");
-    child.wait().expect("reaped");
-    let state: Value =
-        serde_json::from_slice(&std::fs::read(&state_file).expect("state")).expect("JSON");
-    let finished: Vec<String> = state["parts"]
-        .as_object()
-        .expect("parts")
-        .keys()
-        .map(|n| format!("prometheus-{:02}.tar", n.parse::<u32>().expect("number")))
-        .collect();
-    assert!(finished.len() >= recorded);
-    assert_eq!(state["manifest_uploaded"], false, "killed before the end");
-
-    let out = setup.backup();
-    let stderr = text(&out.stderr);
-    assert_eq!(out.status.code(), Some(0), "{stderr}");
-    assert!(stderr.contains("resuming"), "{stderr}");
-    let puts = proxy.puts.lock().expect("lock").clone();
-    for name in &finished {
-        assert_eq!(
-            puts.get(name),
-            Some(&1),
-            "{name} was uploaded again: {puts:?}"
-        );
-    }
-    let (parts, manifest) = stored_backup(&setup.api, RUN);
-    assert!(
-        parts.len() > finished.len(),
-        "the resumed run sent the rest"
-    );
-    assert_restores(&parts, &manifest, setup.data.path());
-}
-
-/// Waits until the backup state records `at_least` parts; fails if `child` ends first.
-fn wait_for_recorded_parts(
-    child: &mut std::process::Child,
-    state_file: &Path,
-    at_least: usize,
-) -> usize {
-    let deadline = Instant::now() + Duration::from_secs(120);
-    loop {
-        let parts = std::fs::read(state_file)
-            .ok()
-            .and_then(|b| serde_json::from_slice::<Value>(&b).ok())
-            .and_then(|v| v["parts"].as_object().map(|p| p.len()))
-            .unwrap_or(0);
-        if parts >= at_least {
-            return parts;
-        }
-        assert!(
-            Instant::now() < deadline,
-            "no part was confirmed within 2 minutes"
-        );
-        assert!(
-            child.try_wait().expect("wait").is_none(),
-            "the backup ended before it was stopped"
-        );
-        std::thread::sleep(Duration::from_millis(50));
-    }
-}
-
-#[test]
-fn sigterm_mid_backup_lets_uploads_finish_exits_143_and_a_rerun_resumes() {
-    let proxy = s3_proxy(0, Duration::from_millis(400));
-    let setup = Setup::new(Some(proxy.url.clone()));
-    let state_file = setup.archive.join(RUN).join("prometheus-backup.state.json");
-    let mut args = backup_args(&setup.config, &setup.kube.path);
-    args.extend(["--grace-period", "10"]);
-    let mut child = std::process::Command::new(env!("CARGO_BIN_EXE_krkn-telemetry"))
-        .args(&args)
-        .env("KUBECONFIG", "/nonexistent")
-        .stdout(std::process::Stdio::null())
-        .stderr(std::process::Stdio::piped())
-        .spawn()
-        .expect("starts");
-    let at_term = wait_for_recorded_parts(&mut child, &state_file, 3);
-    let status = std::process::Command::new("kill")
-        .args(["-TERM", &child.id().to_string()])
-        .status()
-        .expect("kill runs");
-    assert!(status.success());
-    let out = child.wait_with_output().expect("ends");
-    let stderr = text(&out.stderr);
-    assert_eq!(out.status.code(), Some(143), "{stderr}");
-    let last = stderr.lines().last().unwrap_or_default();
-    assert!(
-        last.contains("stopped by SIGTERM") && last.contains("resume with") && last.contains(RUN),
-        "one closing line says what is done and how to resume: {stderr}"
-    );
-    println!("after SIGTERM: {last}");
-    assert!(
-        !stderr.contains("abandoned"),
-        "uploads in flight finished within the grace period: {stderr}"
-    );
-    let state: Value =
-        serde_json::from_slice(&std::fs::read(&state_file).expect("state")).expect("JSON");
-    assert_eq!(state["manifest_uploaded"], false, "stopped before the end");
-    let finished: Vec<String> = state["parts"]
-        .as_object()
-        .expect("parts")
-        .keys()
-        .map(|n| format!("prometheus-{:02}.tar", n.parse::<u32>().expect("number")))
-        .collect();
-    assert!(
-        finished.len() >= at_term,
-        "the state keeps every confirmed part"
-    );
-    assert!(
-        last.contains(&format!("{} part(s) are uploaded", finished.len())),
-        "the line counts the recorded parts: {last}"
-    );
-
-    let out = setup.backup();
-    let stderr = text(&out.stderr);
-    assert_eq!(out.status.code(), Some(0), "{stderr}");
-    assert!(stderr.contains("resuming"), "{stderr}");
-    let puts = proxy.puts.lock().expect("lock").clone();
-    for name in &finished {
-        assert_eq!(
-            puts.get(name),
-            Some(&1),
-            "{name} was uploaded again: {puts:?}"
-        );
-    }
-    let (parts, manifest) = stored_backup(&setup.api, RUN);
-    assert!(
-        parts.len() > finished.len(),
-        "the resumed run sent the rest"
-    );
     assert_restores(&parts, &manifest, setup.data.path());
 }
 

@@ -68,9 +68,13 @@ pub fn cli(args: &[&str], stdin: Option<&[u8]>, env: &[(&str, &str)]) -> Output 
         .stderr(Stdio::piped())
         // Never pick up the developer's cluster or credentials.
         .env("KUBECONFIG", "/nonexistent/kubeconfig")
-        .env_remove("KRKN_TELEMETRY_PASSWORD")
-        .env_remove("KRKN_TELEMETRY_PROMETHEUS_TOKEN")
         .env_remove("RUST_LOG");
+    // Every setting the collector reads from the environment starts so.
+    for (key, _) in std::env::vars_os() {
+        if key.to_string_lossy().starts_with("KRKN_TELEMETRY_") {
+            command.env_remove(key);
+        }
+    }
     for (key, value) in env {
         command.env(key, value);
     }
