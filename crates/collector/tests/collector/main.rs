@@ -8,6 +8,7 @@ mod image;
 mod layout;
 mod logs;
 mod operator;
+mod pipeline;
 mod prometheus;
 mod prometheus_stops;
 mod prometheus_window;
