@@ -78,10 +78,12 @@ pub fn load_config(
     Ok((config, problems))
 }
 
-/// The client for the configured service, or `None` when `api_url` is not set.
+/// The client for the configured service, or `None` when `api_url` is not set. It starts no
+/// new attempt once `stop` is asked for.
 pub fn service_client(
     config: &KrknConfig,
     service: &ServiceArgs,
+    stop: &crate::shutdown::Shutdown,
 ) -> anyhow::Result<Option<TelemetryApi>> {
     let t = &config.telemetry;
     let Some(api_url) = t.api_url.as_deref() else {
@@ -93,6 +95,7 @@ pub fn service_client(
         t.password.clone(),
     );
     settings.max_retries = t.max_retries;
+    settings.stop = Some(stop.clone());
     settings.deadline = service
         .deadline
         .map(|s| Instant::now() + Duration::from_secs_f64(s));

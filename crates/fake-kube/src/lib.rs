@@ -54,7 +54,7 @@ pub use cluster::{Cluster, FixtureError};
 pub use exec::{ExecFault, ExecMount};
 pub use logs::PodLog;
 pub use synthetic::SyntheticCluster;
-pub use tls::TlsError;
+pub use tls::{Tls, TlsError, generate as throwaway_tls};
 
 /// The bearer token the fake server accepts, written into its kubeconfig.
 pub const TOKEN: &str = "fake-kube-token";

@@ -9,8 +9,8 @@ use rcgen::{
 };
 use rustls::pki_types::{PrivateKeyDer, PrivatePkcs8KeyDer};
 
-/// The CA (for the kubeconfig) and the server's TLS configuration.
-pub(crate) struct Tls {
+/// The CA (for the kubeconfig, or a client's trust store) and the server's TLS configuration.
+pub struct Tls {
     /// PEM of the CA certificate, as `certificate-authority-data` wants it.
     pub ca_pem: String,
     /// rustls configuration of the listener.
@@ -28,8 +28,9 @@ pub enum TlsError {
     Config(#[from] rustls::Error),
 }
 
-/// Makes a CA and a certificate for `127.0.0.1` and `localhost` signed by it.
-pub(crate) fn generate() -> Result<Tls, TlsError> {
+/// Makes a CA and a certificate for `127.0.0.1` and `localhost` signed by it. Public so
+/// other tests can put an HTTPS listener that real clients verify in front of a service.
+pub fn generate() -> Result<Tls, TlsError> {
     let ca_key = KeyPair::generate()?;
     let mut ca_params = CertificateParams::new(Vec::<String>::new())?;
     ca_params

@@ -12,9 +12,10 @@ use crate::logs::{
     job::{LogSource, LogsJob},
 };
 use crate::settings::{self, load_config, service_client};
+use crate::shutdown::Shutdown;
 
 /// Filters, then writes or uploads.
-pub async fn run(args: &LogsArgs) -> anyhow::Result<Outcome> {
+pub async fn run(args: &LogsArgs, shutdown: &Shutdown) -> anyhow::Result<Outcome> {
     let (config, mut problems) = load_config(args.config.as_deref(), &args.service)?;
     if args.end < args.start {
         problems.push(
@@ -58,7 +59,7 @@ pub async fn run(args: &LogsArgs) -> anyhow::Result<Outcome> {
         }
         _ => None,
     };
-    let api = service_client(&config, &args.service)?;
+    let api = service_client(&config, &args.service, shutdown)?;
     let access =
         settings::kube_access(args.kubeconfig.as_deref(), args.context.as_deref(), &config);
     let source = if let Some(dir) = &args.must_gather_dir {

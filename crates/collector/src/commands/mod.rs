@@ -73,9 +73,9 @@ pub fn run(cli: Cli) -> anyhow::Result<Outcome> {
                 Command::Completions(_) | Command::Man => Ok(Outcome::Success),
                 Command::Collect(args) => collect::run(args).await,
                 Command::Alerts(args) => alerts::run(args).await,
-                Command::Send(args) => send::run(args).await,
+                Command::Send(args) => send::run(args, &shutdown).await,
                 Command::Run(args) => run::run(args, &shutdown).await,
-                Command::Logs(args) => logs::run(args).await,
+                Command::Logs(args) => logs::run(args, &shutdown).await,
                 Command::PrometheusBackup(args) => prometheus_backup::run(args, &shutdown).await,
             }
         };

@@ -40,7 +40,7 @@ pub async fn run(args: &PrometheusBackupArgs, shutdown: &Shutdown) -> anyhow::Re
                 "the window export needs Prometheus: set performance_monitoring.prometheus_url or pass --prometheus-url"
             );
         };
-        let Some(api) = service_client(&config, &args.service)? else {
+        let Some(api) = service_client(&config, &args.service, shutdown)? else {
             anyhow::bail!("telemetry.api_url is not set");
         };
         let settings = settings::prometheus_settings(
@@ -67,7 +67,7 @@ pub async fn run(args: &PrometheusBackupArgs, shutdown: &Shutdown) -> anyhow::Re
         &config,
     );
     let client = cluster::connect(&access).await?;
-    let Some(api) = service_client(&config, &args.service)? else {
+    let Some(api) = service_client(&config, &args.service, shutdown)? else {
         anyhow::bail!("telemetry.api_url is not set");
     };
     let overrides = PodOverrides {

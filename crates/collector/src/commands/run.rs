@@ -23,7 +23,7 @@ pub async fn run(args: &SendArgs, shutdown: &Shutdown) -> anyhow::Result<Outcome
         Prepared::Ready(filing) => filing,
         Prepared::Refused => return Ok(Outcome::Failed),
     };
-    let api = match deliver(args, &config, &mut filing).await? {
+    let api = match deliver(args, &config, &mut filing, shutdown).await? {
         Delivery::Sent(api) => api,
         Delivery::NotSent(outcome) => return Ok(outcome),
     };

@@ -26,13 +26,14 @@ use crate::cluster;
 use crate::enrich;
 use crate::input::{read_input, run_output};
 use crate::settings;
+use crate::shutdown::Shutdown;
 use crate::upload::{Payload, TelemetryApi};
 
 /// The wrapper kept in the archive folder, so a failed run can be resent as it was.
 pub const RESEND_FILE: &str = "run-output.json";
 
 /// Sends the run: [`prepare`], then [`deliver`].
-pub async fn run(args: &SendArgs) -> anyhow::Result<Outcome> {
+pub async fn run(args: &SendArgs, shutdown: &Shutdown) -> anyhow::Result<Outcome> {
     let Some(config) = enabled_config(args)? else {
         return Ok(Outcome::Success);
     };
@@ -40,7 +41,7 @@ pub async fn run(args: &SendArgs) -> anyhow::Result<Outcome> {
         Prepared::Ready(filing) => filing,
         Prepared::Refused => return Ok(Outcome::Failed),
     };
-    Ok(match deliver(args, &config, &mut filing).await? {
+    Ok(match deliver(args, &config, &mut filing, shutdown).await? {
         Delivery::Sent(_) => Outcome::Success,
         Delivery::NotSent(outcome) => outcome,
     })
@@ -269,6 +270,7 @@ pub(crate) async fn deliver(
     args: &SendArgs,
     config: &KrknConfig,
     filing: &mut Filing,
+    shutdown: &Shutdown,
 ) -> anyhow::Result<Delivery> {
     let t = &config.telemetry;
     let key = &filing.key;
@@ -291,7 +293,7 @@ pub(crate) async fn deliver(
         tracing::info!("dry run: nothing sent");
         return Ok(Delivery::NotSent(Outcome::Success));
     }
-    let Some(api) = settings::service_client(config, &args.service)? else {
+    let Some(api) = settings::service_client(config, &args.service, shutdown)? else {
         filing.archive.keep();
         tracing::info!(
             "telemetry.api_url is not set: the document is in {} and nothing was uploaded",

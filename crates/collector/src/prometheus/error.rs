@@ -37,14 +37,14 @@ pub enum BackupError {
     #[error(
         "stopped by {}: {recorded} part(s) are uploaded and recorded in the backup state{}",
         signal.name(),
-        if *abandoned > 0 { format!(", {abandoned} upload(s) in flight abandoned after the grace period (sent again on resume)") } else { String::new() }
+        if *abandoned > 0 { format!(", {abandoned} upload(s) in flight abandoned, unfinished within the grace period or not retried after the stop (sent again on resume)") } else { String::new() }
     )]
     Interrupted {
         /// The signal.
         signal: crate::shutdown::Signal,
         /// Parts confirmed so far (by this run and earlier ones).
         recorded: usize,
-        /// Uploads still running when the grace period ran out.
+        /// Uploads still running when the grace period ran out, or failed and not retried.
         abandoned: usize,
     },
     /// Local disk trouble.

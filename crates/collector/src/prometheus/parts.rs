@@ -251,21 +251,29 @@ impl Uploads {
 
     /// Waits up to `grace` for the uploads in flight (after a stop was asked for), then
     /// abandons the rest: an aborted upload has not recorded its part, so a rerun sends it
-    /// again. Returns how many were abandoned, or the first failure.
+    /// again. An upload that failed and was not retried because of the stop is abandoned
+    /// too. Returns how many were abandoned, or the first other failure.
     pub(super) async fn finish_within(
         mut self,
         grace: std::time::Duration,
     ) -> Result<usize, BackupError> {
         let mut first_error = None;
+        let mut not_retried = 0;
         let drained = tokio::time::timeout(grace, async {
             while let Some(done) = self.tasks.join_next().await {
-                if let Err(error) = flatten(done) {
-                    first_error.get_or_insert(error);
+                match flatten(done) {
+                    Ok(()) => {}
+                    Err(BackupError::Upload(crate::upload::UploadError::Stopped { .. })) => {
+                        not_retried += 1;
+                    }
+                    Err(error) => {
+                        first_error.get_or_insert(error);
+                    }
                 }
             }
         })
         .await;
-        let abandoned = if drained.is_ok() { 0 } else { self.tasks.len() };
+        let abandoned = not_retried + if drained.is_ok() { 0 } else { self.tasks.len() };
         self.tasks.abort_all();
         while self.tasks.join_next().await.is_some() {}
         first_error.map_or(Ok(abandoned), Err)

@@ -15,5 +15,6 @@ mod prometheus_window;
 mod rbac;
 mod send;
 mod support;
+mod trust;
 mod uploads;
 mod validate;

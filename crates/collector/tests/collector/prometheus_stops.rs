@@ -213,3 +213,113 @@ fn on_a_terminal_log_lines_are_never_drawn_into_the_progress_bar() {
         );
     }
 }
+
+#[test]
+fn sigint_during_a_step_that_hangs_exits_130_after_the_grace_period() {
+    // Every node list hangs: `collect` waits for its 60 s deadline unless stopped.
+    let server = krkn_telemetry_fake_kube::FakeKube::builder(crate::support::cluster("eks-1.31"))
+        .https()
+        .fault("/api/v1/nodes", krkn_telemetry_fake_kube::Fault::Hang)
+        .start()
+        .expect("fake API server starts");
+    let kube = crate::support::kubeconfig(&server);
+    let child = std::process::Command::new(env!("CARGO_BIN_EXE_krkn-telemetry"))
+        .args(["collect", "--grace-period", "1", "--kubeconfig"])
+        .arg(&kube.path)
+        .stdout(std::process::Stdio::null())
+        .stderr(std::process::Stdio::piped())
+        .spawn()
+        .expect("starts");
+    // A hung request is recorded only when answered: signal once the collector has
+    // talked to the server (the other lists answer) and had time to reach the nodes.
+    let deadline = Instant::now() + Duration::from_secs(60);
+    while server.requests().is_empty() {
+        assert!(
+            Instant::now() < deadline,
+            "the collector never reached the API server"
+        );
+        std::thread::sleep(Duration::from_millis(20));
+    }
+    std::thread::sleep(Duration::from_millis(500));
+    let status = std::process::Command::new("kill")
+        .args(["-INT", &child.id().to_string()])
+        .status()
+        .expect("kill runs");
+    assert!(status.success());
+    let out = child.wait_with_output().expect("ends");
+    let stderr = text(&out.stderr);
+    assert_eq!(out.status.code(), Some(130), "{stderr}");
+    assert!(
+        stderr
+            .lines()
+            .last()
+            .is_some_and(|l| l.contains("stopped by SIGINT")),
+        "{stderr}"
+    );
+}
+
+#[test]
+fn sigterm_while_waiting_to_retry_an_upload_starts_no_new_attempt() {
+    // Nothing listens on the port: every attempt fails and, with max_retries 0 (krkn's
+    // "forever"), `send` would wait and retry without end.
+    let closed = std::net::TcpListener::bind("127.0.0.1:0").expect("bind");
+    let url = format!("http://{}", closed.local_addr().expect("address"));
+    drop(closed);
+    let dir = tempfile::tempdir().expect("temp dir");
+    let config = dir.path().join("config.yaml");
+    std::fs::write(
+        &config,
+        "kraken:\n  distribution: kubernetes\ntelemetry:\n  enabled: True\n  max_retries: 0\n",
+    )
+    .expect("config");
+    let input = dir.path().join("output.json");
+    std::fs::write(
+        &input,
+        include_bytes!("../../../model/tests/data/seed-sample.json"),
+    )
+    .expect("input");
+    let mut child = std::process::Command::new(env!("CARGO_BIN_EXE_krkn-telemetry"))
+        .args(["send", "--no-collect", "--username", "u", "--api-url", &url])
+        .arg("--config")
+        .arg(&config)
+        .arg("--input")
+        .arg(&input)
+        .arg("--archive-path")
+        .arg(dir.path().join("archive"))
+        .env("KRKN_TELEMETRY_PASSWORD", "p")
+        .stdout(std::process::Stdio::null())
+        .stderr(std::process::Stdio::piped())
+        .spawn()
+        .expect("starts");
+    let mut stderr = std::io::BufReader::new(child.stderr.take().expect("stderr"));
+    let mut seen = String::new();
+    loop {
+        let mut line = String::new();
+        let read = std::io::BufRead::read_line(&mut stderr, &mut line).expect("stderr reads");
+        assert!(read > 0, "ended before retrying: {seen}");
+        seen.push_str(&line);
+        if line.contains("attempt 2 failed") {
+            break;
+        }
+    }
+    let status = std::process::Command::new("kill")
+        .args(["-TERM", &child.id().to_string()])
+        .status()
+        .expect("kill runs");
+    assert!(status.success());
+    std::io::Read::read_to_string(&mut stderr, &mut seen).expect("stderr reads");
+    let status = child.wait().expect("ends");
+    assert_eq!(status.code(), Some(143), "{seen}");
+    assert!(
+        !seen.contains("attempt 3 failed"),
+        "an attempt started after the signal: {seen}"
+    );
+    assert!(
+        seen.contains("sending telemetry.json: stopped by SIGTERM after 2 attempt(s)"),
+        "{seen}"
+    );
+    assert!(
+        !seen.contains("did not finish within"),
+        "the wait ended with the signal, not the grace period: {seen}"
+    );
+}

@@ -6,14 +6,18 @@
 //! timeout, and failures that may pass (connection errors, timeouts, 5xx, 408 and 429) are
 //! retried with exponential backoff and jitter: `max_retries` retries (0 = forever, as krkn),
 //! all bounded by an optional deadline. Other 4xx answers are final: retrying a refused
-//! document or a wrong password cannot help.
+//! document or a wrong password cannot help; so is a certificate the client does not trust.
+//! Once a stop is asked for (SIGTERM, SIGINT) no attempt starts again: a wait between
+//! attempts ends at once and the exchange fails as stopped.
 
 use std::time::Duration;
 
-use backon::{ExponentialBuilder, Retryable};
 use krkn_telemetry_model::{ArtifactName, RunKey, Secret};
-use reqwest::StatusCode;
 use tokio::time::Instant;
+
+mod retry;
+
+use retry::{Attempt, check, from_reqwest};
 
 /// How to reach the service and how hard to try.
 #[derive(Debug, Clone)]
@@ -34,6 +38,8 @@ pub struct ApiSettings {
     pub min_backoff: Duration,
     /// Longest wait between attempts.
     pub max_backoff: Duration,
+    /// The command's stop: once asked for, no new attempt starts.
+    pub stop: Option<crate::shutdown::Shutdown>,
 }
 
 impl ApiSettings {
@@ -48,6 +54,7 @@ impl ApiSettings {
             request_timeout: Duration::from_secs(60),
             min_backoff: Duration::from_millis(500),
             max_backoff: Duration::from_secs(30),
+            stop: None,
         }
     }
 }
@@ -102,127 +109,32 @@ pub enum UploadError {
         /// What failed.
         reason: String,
     },
+    /// The service's TLS certificate does not verify against the trusted roots.
+    #[error(
+        "{what}: the service's TLS certificate is not trusted ({reason}); if a private or corporate CA signs it, set SSL_CERT_FILE to a PEM file holding that CA"
+    )]
+    Untrusted {
+        /// What was being done.
+        what: String,
+        /// What the verification found.
+        reason: String,
+    },
+    /// A stop (SIGTERM, SIGINT) came before the exchange succeeded; no attempt was started
+    /// after it.
+    #[error("{what}: stopped by {signal} after {attempts} attempt(s); last failure: {last}")]
+    Stopped {
+        /// What was being done.
+        what: String,
+        /// The signal.
+        signal: &'static str,
+        /// Attempts made.
+        attempts: u32,
+        /// The last failure, if any attempt finished.
+        last: String,
+    },
     /// The client could not be built.
     #[error("cannot set up the HTTP client")]
     Client(reqwest::Error),
-}
-
-/// One failed attempt.
-#[derive(Debug)]
-enum Attempt {
-    /// May pass if tried again.
-    Transient(String),
-    /// Will not pass.
-    Refused(u16, String),
-    /// A local failure (the file to send is gone); final.
-    Local(String),
-    /// Other bytes are stored under the name; final.
-    Conflict(String),
-}
-
-impl Attempt {
-    fn is_transient(&self) -> bool {
-        matches!(self, Attempt::Transient(_))
-    }
-
-    fn describe(&self) -> String {
-        match self {
-            Attempt::Transient(text) => text.clone(),
-            Attempt::Refused(status, body) => format!("{status}: {body}"),
-            Attempt::Local(text) | Attempt::Conflict(text) => text.clone(),
-        }
-    }
-}
-
-fn from_reqwest(error: reqwest::Error) -> Attempt {
-    // Connection refused/reset, timeouts and broken bodies may all pass on another try. The
-    // URL is left out: an upload link carries its signature, which must not reach a log.
-    let error = error.without_url();
-    let mut text = error.to_string();
-    let mut source = std::error::Error::source(&error);
-    while let Some(cause) = source {
-        text.push_str(": ");
-        text.push_str(&cause.to_string());
-        source = cause.source();
-    }
-    Attempt::Transient(text)
-}
-
-async fn check(response: reqwest::Response) -> Result<String, Attempt> {
-    let status = response.status();
-    let body = response.text().await.map_err(from_reqwest)?;
-    if status.is_success() {
-        return Ok(body);
-    }
-    let shown: String = body.trim().chars().take(500).collect();
-    if status.is_server_error()
-        || status == StatusCode::TOO_MANY_REQUESTS
-        || status == StatusCode::REQUEST_TIMEOUT
-    {
-        Err(Attempt::Transient(format!("{status}: {shown}")))
-    } else {
-        Err(Attempt::Refused(status.as_u16(), shown))
-    }
-}
-
-/// The waits between attempts: doubling from `min_backoff`, each one a random point between
-/// half and all of its step, never past `max_backoff`. The random source is seeded from the
-/// OS for every request, so that collectors (and the parallel uploads of one backup) waiting
-/// on the same recovering service spread out instead of retrying in step. backon's own
-/// jitter came from one fixed seed (built without `std`) and was added after the cap, so
-/// waits of up to twice the maximum were seen.
-#[derive(Debug, Clone)]
-pub(crate) struct RetryWaits {
-    min: Duration,
-    max: Duration,
-    retries: Option<usize>,
-}
-
-impl RetryWaits {
-    fn new(settings: &ApiSettings) -> Self {
-        RetryWaits {
-            min: settings.min_backoff,
-            max: settings.max_backoff.max(settings.min_backoff),
-            retries: (settings.max_retries > 0).then_some(settings.max_retries as usize),
-        }
-    }
-}
-
-/// The waits of one request.
-#[derive(Debug)]
-pub(crate) struct Waits {
-    steps: backon::ExponentialBackoff,
-    max: Duration,
-    rng: fastrand::Rng,
-}
-
-impl Iterator for Waits {
-    type Item = Duration;
-
-    fn next(&mut self) -> Option<Duration> {
-        let step = self.steps.next()?.min(self.max);
-        Some(step.mul_f64(0.5 + 0.5 * self.rng.f64()))
-    }
-}
-
-impl backon::BackoffBuilder for RetryWaits {
-    type Backoff = Waits;
-
-    fn build(self) -> Waits {
-        let steps = ExponentialBuilder::default()
-            .with_min_delay(self.min)
-            .with_max_delay(self.max)
-            .with_factor(2.0);
-        let steps = match self.retries {
-            Some(n) => steps.with_max_times(n),
-            None => steps.without_max_times(),
-        };
-        Waits {
-            steps: steps.build(),
-            max: self.max,
-            rng: fastrand::Rng::new(),
-        }
-    }
 }
 
 /// A client for one telemetry service.
@@ -254,68 +166,6 @@ impl TelemetryApi {
         )
     }
 
-    /// Runs `attempt` under the retry policy; `what` names it in messages.
-    async fn retried<T, F, Fut>(&self, what: &str, attempt: F) -> Result<T, UploadError>
-    where
-        F: FnMut() -> Fut,
-        Fut: std::future::Future<Output = Result<T, Attempt>>,
-    {
-        let settings = &self.settings;
-        let policy = RetryWaits::new(settings);
-        let attempts = std::sync::atomic::AtomicU32::new(1);
-        let last = std::sync::Mutex::new(String::new());
-        let run = attempt
-            .retry(policy)
-            .sleep(tokio::time::sleep)
-            .when(Attempt::is_transient)
-            .notify(|failure: &Attempt, wait: Duration| {
-                let n = attempts.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
-                tracing::warn!(
-                    "{what}: attempt {n} failed ({}); retrying in {wait:.1?}",
-                    failure.describe()
-                );
-                *last
-                    .lock()
-                    .unwrap_or_else(std::sync::PoisonError::into_inner) = failure.describe();
-            });
-        let outcome = match settings.deadline {
-            Some(deadline) => match tokio::time::timeout_at(deadline, run).await {
-                Ok(outcome) => outcome,
-                Err(_) => {
-                    return Err(UploadError::Deadline {
-                        what: what.to_owned(),
-                        attempts: attempts.load(std::sync::atomic::Ordering::Relaxed),
-                        last: last
-                            .into_inner()
-                            .unwrap_or_else(std::sync::PoisonError::into_inner),
-                    });
-                }
-            },
-            None => run.await,
-        };
-        let attempts = attempts.load(std::sync::atomic::Ordering::Relaxed);
-        outcome.map_err(|failure| match failure {
-            Attempt::Refused(status, body) => UploadError::Refused {
-                what: what.to_owned(),
-                status,
-                body,
-            },
-            Attempt::Transient(last) => UploadError::GaveUp {
-                what: what.to_owned(),
-                attempts,
-                last,
-            },
-            Attempt::Conflict(reason) => UploadError::Conflict {
-                what: what.to_owned(),
-                reason,
-            },
-            Attempt::Local(reason) => UploadError::Local {
-                what: what.to_owned(),
-                reason,
-            },
-        })
-    }
-
     /// `POST /telemetry` with the document, as krkn sends it; returns the service's answer.
     pub async fn post_telemetry(
         &self,
@@ -323,7 +173,7 @@ impl TelemetryApi {
         document: bytes::Bytes,
     ) -> Result<String, UploadError> {
         let url = format!("{}/telemetry", self.settings.url);
-        self.retried("sending telemetry.json", || {
+        retry::retried(&self.settings, "sending telemetry.json", || {
             let request = self
                 .http
                 .post(&url)
@@ -364,72 +214,76 @@ impl TelemetryApi {
         // A slow link gets a minute plus a second per MiB.
         let put_timeout = self.settings.request_timeout + Duration::from_secs(payload.len >> 20);
         let attempts = std::sync::atomic::AtomicU32::new(0);
-        self.retried(&format!("uploading {}", name.as_str()), || {
-            let attempt = attempts.fetch_add(1, std::sync::atomic::Ordering::Relaxed) + 1;
-            let link = self
-                .http
-                .get(&link_url)
-                .basic_auth(
-                    &self.settings.username,
-                    Some(self.settings.password.expose()),
-                )
-                .query(&[
-                    ("request_id", folder.as_str()),
-                    ("remote_filename", name.as_str()),
-                    ("content_length", length.as_str()),
-                    ("sha256", sha256_hex.as_str()),
-                ])
-                .timeout(self.settings.request_timeout);
-            let http = self.http.clone();
-            let stat = self
-                .http
-                .get(format!(
-                    "{}/api/v1/runs/{}/{}/files/{}",
-                    self.settings.url,
-                    key.group(),
-                    key.request_id(),
-                    name.as_str()
-                ))
-                .basic_auth(
-                    &self.settings.username,
-                    Some(self.settings.password.expose()),
-                )
-                .timeout(self.settings.request_timeout);
-            async move {
-                let link = check(link.send().await.map_err(from_reqwest)?).await?;
-                let link = link.trim();
-                if !(link.starts_with("http://") || link.starts_with("https://")) {
-                    return Err(Attempt::Refused(
-                        200,
-                        format!("the upload link is not a URL: {link:.200}"),
-                    ));
-                }
-                let mut put = http
-                    .put(link)
-                    .timeout(put_timeout)
-                    .header(reqwest::header::CONTENT_LENGTH, payload.len)
-                    .body(payload.body().await?);
-                // An S3 link names the headers it was signed with; send exactly those. Our
-                // own links check length and checksum on the server; others bind nothing.
-                let signed = signed_headers(link);
-                if signed.iter().any(|h| h == "x-amz-checksum-sha256") {
-                    put = put.header("x-amz-checksum-sha256", base64_digest(&payload.sha256));
-                }
-                if signed.iter().any(|h| h == "if-none-match") {
-                    put = put.header(reqwest::header::IF_NONE_MATCH, "*");
-                }
-                match check(put.send().await.map_err(from_reqwest)?).await {
-                    Ok(_) => Ok(UploadOutcome::Stored),
-                    // The file is there already: a retry after an attempt whose answer was
-                    // lost, or a resumed run; or other bytes. Only the stored checksum tells.
-                    Err(Attempt::Refused(412, _)) => {
-                        let stored = check(stat.send().await.map_err(from_reqwest)?).await?;
-                        same_file(&stored, payload, attempt)
+        retry::retried(
+            &self.settings,
+            &format!("uploading {}", name.as_str()),
+            || {
+                let attempt = attempts.fetch_add(1, std::sync::atomic::Ordering::Relaxed) + 1;
+                let link = self
+                    .http
+                    .get(&link_url)
+                    .basic_auth(
+                        &self.settings.username,
+                        Some(self.settings.password.expose()),
+                    )
+                    .query(&[
+                        ("request_id", folder.as_str()),
+                        ("remote_filename", name.as_str()),
+                        ("content_length", length.as_str()),
+                        ("sha256", sha256_hex.as_str()),
+                    ])
+                    .timeout(self.settings.request_timeout);
+                let http = self.http.clone();
+                let stat = self
+                    .http
+                    .get(format!(
+                        "{}/api/v1/runs/{}/{}/files/{}",
+                        self.settings.url,
+                        key.group(),
+                        key.request_id(),
+                        name.as_str()
+                    ))
+                    .basic_auth(
+                        &self.settings.username,
+                        Some(self.settings.password.expose()),
+                    )
+                    .timeout(self.settings.request_timeout);
+                async move {
+                    let link = check(link.send().await.map_err(from_reqwest)?).await?;
+                    let link = link.trim();
+                    if !(link.starts_with("http://") || link.starts_with("https://")) {
+                        return Err(Attempt::Refused(
+                            200,
+                            format!("the upload link is not a URL: {link:.200}"),
+                        ));
                     }
-                    Err(other) => Err(other),
+                    let mut put = http
+                        .put(link)
+                        .timeout(put_timeout)
+                        .header(reqwest::header::CONTENT_LENGTH, payload.len)
+                        .body(payload.body().await?);
+                    // An S3 link names the headers it was signed with; send exactly those. Our
+                    // own links check length and checksum on the server; others bind nothing.
+                    let signed = signed_headers(link);
+                    if signed.iter().any(|h| h == "x-amz-checksum-sha256") {
+                        put = put.header("x-amz-checksum-sha256", base64_digest(&payload.sha256));
+                    }
+                    if signed.iter().any(|h| h == "if-none-match") {
+                        put = put.header(reqwest::header::IF_NONE_MATCH, "*");
+                    }
+                    match check(put.send().await.map_err(from_reqwest)?).await {
+                        Ok(_) => Ok(UploadOutcome::Stored),
+                        // The file is there already: a retry after an attempt whose answer was
+                        // lost, or a resumed run; or other bytes. Only the stored checksum tells.
+                        Err(Attempt::Refused(412, _)) => {
+                            let stored = check(stat.send().await.map_err(from_reqwest)?).await?;
+                            same_file(&stored, payload, attempt)
+                        }
+                        Err(other) => Err(other),
+                    }
                 }
-            }
-        })
+            },
+        )
         .await
         .inspect(|_| crate::report::file(name.as_str(), payload.len, &payload.sha256, true))
     }
@@ -557,25 +411,6 @@ fn base64_digest(digest: &[u8; 32]) -> String {
 #[cfg(test)]
 mod tests {
     use super::*;
-
-    #[test]
-    fn retry_waits_are_random_per_request_and_never_past_the_maximum() {
-        use backon::BackoffBuilder;
-        let mut settings = ApiSettings::new("http://x", "u", Secret::new("p"));
-        settings.min_backoff = Duration::from_millis(500);
-        settings.max_backoff = Duration::from_secs(30);
-        let first: Vec<Duration> = RetryWaits::new(&settings).build().take(40).collect();
-        let second: Vec<Duration> = RetryWaits::new(&settings).build().take(40).collect();
-        assert_ne!(first, second, "two requests waited in step");
-        for wait in first.iter().chain(&second) {
-            assert!(*wait <= settings.max_backoff, "{wait:?}");
-            assert!(*wait >= Duration::from_millis(250), "{wait:?}");
-        }
-        // Late waits sit between half the maximum and the maximum.
-        assert!(first[20..].iter().all(|w| *w >= Duration::from_secs(15)));
-        settings.max_retries = 3;
-        assert_eq!(RetryWaits::new(&settings).build().count(), 3);
-    }
 
     #[test]
     fn signed_headers_are_read_from_s3_links() {
