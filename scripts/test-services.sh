@@ -58,8 +58,14 @@ start_moto() {
 # request is authenticated and authorised (the Lambda's own policy for the function principal).
 start_moto_iam() {
     if alive moto-iam && [[ -f "$state/moto-iam.env" ]]; then
-        log "IAM-enforced moto already running at $(cat "$state/moto-iam.url")"
-        return
+        if [[ infra/template.yaml -nt "$state/moto-iam.env" ]]; then
+            # Its function principal holds the policy of the template it started with.
+            log "infra/template.yaml changed since the IAM-enforced moto started: restarting it"
+            stop_one moto-iam
+        else
+            log "IAM-enforced moto already running at $(cat "$state/moto-iam.url")"
+            return
+        fi
     fi
     local python port
     python="$(scripts/python-venv.sh scripts/requirements-test.txt | tail -n1)"

@@ -508,6 +508,42 @@ test('the console works under a stage prefix (API Gateway\'s /production/)', asy
   await shot(page, 'stage-prefix-files');
 });
 
+// Files a run of its own and deletes it, so the runs the tests above count are untouched.
+test('an admin deletes a run after confirming it; a reader is not offered the delete', async (t) => {
+  const auth = { Authorization: 'Basic ' + Buffer.from(ADMIN).toString('base64') };
+  const requestId = `${Math.floor(Date.now() / 1000)}-${byKey('A').document.run_uuid}-to-delete`;
+  const filed = await fetch(new URL(`telemetry?${new URLSearchParams({ request_id: requestId, telemetry_group: 'scratch' })}`, BASE), {
+    method: 'POST', headers: { ...auth, 'Content-Type': 'application/json' }, body: JSON.stringify(byKey('A').document),
+  });
+  assert.equal(filed.status, 200, await filed.text());
+  const runPath = `console/runs/scratch/${requestId}`;
+  const apiRun = new URL(`api/v1/runs/scratch/${requestId}`, BASE);
+
+  const readerPage = await openSignedIn(t, runPath);
+  await readerPage.getByRole('heading', { name: `Run ${requestId}`, level: 1 }).waitFor();
+  assert.equal(await readerPage.getByRole('button', { name: /Delete/ }).count(), 0, 'a reader sees no delete');
+
+  const page = await openSignedIn(t, runPath, ADMIN.split(/:(.*)/s).slice(0, 2));
+  await page.getByRole('heading', { name: `Run ${requestId}`, level: 1 }).waitFor();
+  const yes = page.getByRole('button', { name: `Yes, delete ${requestId}` });
+  assert.equal(await yes.isVisible(), false, 'nothing is deleted in one click');
+  await page.getByRole('button', { name: 'Delete this run…' }).click();
+  await page.getByRole('button', { name: 'Cancel' }).click();
+  assert.equal(await yes.isVisible(), false, 'Cancel hides the confirmation');
+  assert.equal((await fetch(apiRun, { headers: auth })).status, 200, 'still filed after Cancel');
+
+  await page.getByRole('button', { name: 'Delete this run…' }).click();
+  await shot(page, 'run-delete-confirm');
+  await yes.click();
+  await page.waitForURL((url) => url.pathname.endsWith('/console/') && url.searchParams.get('group') === 'scratch');
+  await settled(page);
+  assert.equal(await page.locator('main .notice').innerText(), `Run ${requestId} deleted with its 1 file.`);
+  assert.equal(await page.locator('#runs-table tbody tr').count(), 0, 'the group lists no run');
+  const gone = await fetch(apiRun, { headers: auth });
+  assert.equal(gone.status, 404, await gone.text());
+  await shot(page, 'run-deleted');
+});
+
 test('no request left the service and the pages broke no rule of the CSP', () => {
   assert.ok(requests > 30, `requests were watched (${requests})`);
   assert.deepEqual(foreign, [], 'requests outside the service');

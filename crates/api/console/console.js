@@ -222,14 +222,15 @@ function serviceUrl(path) {
 const seg = encodeURIComponent;
 
 /**
- * GET from the API with the stored credentials. Throws SignInNeeded (no credentials or a
+ * A request to the API (GET unless `method` says otherwise) with the stored credentials. Throws SignInNeeded (no credentials or a
  * 401: the stored ones are dropped, `lastSignInError` keeps the service's words) or ApiError
  * with the body of any other non-2xx answer.
  */
-async function api(path, { signal } = {}) {
+async function api(path, { signal, method = 'GET' } = {}) {
   const stored = credentials();
   if (!stored) throw new SignInNeeded();
   const response = await fetch(serviceUrl(path), {
+    method,
     headers: { Authorization: basic(stored), [CONSOLE_HEADER[0]]: CONSOLE_HEADER[1], Accept: 'application/json' },
     cache: 'no-store',
     signal,
@@ -395,6 +396,17 @@ async function render({ focus = false } = {}) {
 /** Set by a navigation: the new view's heading takes focus once its main content is drawn. */
 let focusPending = false;
 
+/** Set before a navigation: a line the next view shows under its heading (and announces). */
+let pendingNotice = null;
+
+function showNotice(token) {
+  if (!pendingNotice || !current(token)) return;
+  const text = pendingNotice;
+  pendingNotice = null;
+  app.querySelector('h1')?.after(h('p', { class: 'notice', text }));
+  announce(text);
+}
+
 /** Called by a view when its main content is drawn (and by render at the end, as a fallback). */
 function settleFocus(token) {
   if (!focusPending || !current(token)) return;
@@ -416,6 +428,7 @@ async function renderView(token, focus) {
     else if (view.name === 'runs') await drawRuns(token);
     else if (view.name === 'run') await drawRun(token, view);
     else if (view.name === 'files') await drawFiles(token, view);
+    showNotice(token);
     settleFocus(token);
   } catch (error) {
     if (!current(token)) return;
@@ -947,8 +960,52 @@ async function drawRun(token, { group, requestId }) {
     section('Prometheus backup', backupBlock(run.prometheus_backup)),
     section('Nodes', nodesTable(doc.node_summary_infos)),
     section('Object counts', objectCounts(doc.kubernetes_objects_count)),
-    healthChecks(doc.health_checks));
+    healthChecks(doc.health_checks),
+    run.may_delete ? deleteBlock(token, run) : null);
   announce(`Run ${run.request_id} loaded.`);
+}
+
+/**
+ * For admins: deleting the run, in two steps (the first button asks, the second deletes),
+ * so that one stray click never removes a run.
+ */
+function deleteBlock(token, run) {
+  const status = h('div', { class: 'delete-status' });
+  const confirmRow = h('p', { class: 'confirm-delete', hidden: true });
+  const ask = h('button', { type: 'button', class: 'danger', text: 'Delete this run…' });
+  const cancel = h('button', { type: 'button', class: 'secondary', text: 'Cancel' });
+  const yes = h('button', { type: 'button', class: 'danger', text: `Yes, delete ${run.request_id}` });
+  ask.addEventListener('click', () => {
+    ask.hidden = true;
+    confirmRow.hidden = false;
+    fill(status);
+    cancel.focus();
+  });
+  cancel.addEventListener('click', () => {
+    confirmRow.hidden = true;
+    ask.hidden = false;
+    ask.focus();
+  });
+  yes.addEventListener('click', async () => {
+    yes.disabled = true;
+    cancel.disabled = true;
+    fill(status, h('p', { role: 'status', text: 'Deleting the run…' }));
+    try {
+      const done = await (await api(`api/v1/runs/${seg(run.group)}/${seg(run.request_id)}`, { method: 'DELETE' })).json();
+      if (!current(token)) return;
+      pendingNotice = `Run ${run.request_id} deleted with its ${done.objects_removed} file${done.objects_removed === 1 ? '' : 's'}.`;
+      navigate(`console/?group=${seg(run.group)}`);
+    } catch (error) {
+      if (error instanceof SignInNeeded) { render(); return; }
+      yes.disabled = false;
+      cancel.disabled = false;
+      fill(status, errorBox(error));
+    }
+  });
+  append(confirmRow, [`The document and every file of ${run.request_id} are removed from the store for good. `, yes, ' ', cancel]);
+  return section('Delete',
+    h('p', { text: 'Deleting removes the run from every list and its document and files from the store. It cannot be undone.' }),
+    ask, confirmRow, status);
 }
 
 function scenarioTable(scenarios) {

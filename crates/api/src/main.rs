@@ -1,5 +1,5 @@
 //! `krkn-telemetry-api`: serve the API (embedded store or S3 + DynamoDB), create the AWS
-//! resources for local setups, and manage users.
+//! resources for local setups, manage users, and delete runs.
 
 use anyhow::Context;
 use clap::{Parser, Subcommand, ValueEnum};
@@ -12,6 +12,7 @@ use krkn_telemetry_api::startup::{
 };
 use krkn_telemetry_api::store::aws::AwsSettings;
 use krkn_telemetry_api::{ApiConfig, AppState, router};
+use krkn_telemetry_model::RunKey;
 use std::io::Read;
 use std::net::SocketAddr;
 use std::path::PathBuf;
@@ -74,6 +75,23 @@ enum Command {
         action: UserAction,
         #[command(flatten)]
         store: StoreArgs,
+    },
+    /// Manage filed runs.
+    Run {
+        #[command(subcommand)]
+        action: RunAction,
+        #[command(flatten)]
+        store: StoreArgs,
+    },
+}
+
+#[derive(Debug, Subcommand)]
+enum RunAction {
+    /// Delete a run: its index entries, then its document and every file. A run that is not
+    /// there (never filed, or deleted already) is an error.
+    Delete {
+        /// The run, as GROUP/REQUEST_ID.
+        run: String,
     },
 }
 
@@ -207,5 +225,38 @@ async fn run(cli: Cli) -> anyhow::Result<()> {
             }
             Ok(())
         }
+        Command::Run {
+            action: RunAction::Delete { run },
+            store,
+        } => delete_run(&run, &store).await,
     }
+}
+
+/// `run delete GROUP/ID`: the run's index entries, then its objects (`Backend::delete_run`).
+async fn delete_run(run: &str, store: &StoreArgs) -> anyhow::Result<()> {
+    let (group, request_id) = run
+        .split_once('/')
+        .with_context(|| format!("{run:?}: name the run as GROUP/REQUEST_ID"))?;
+    let key = RunKey::new(group, request_id)?;
+    let backend = open(store).await?.backend;
+    let Some(deleted) = backend.delete_run(&key).await? else {
+        anyhow::bail!("no run {run} (never filed, or deleted already)");
+    };
+    tracing::warn!(
+        user = "(command line)",
+        group = key.group(),
+        request_id = key.request_id(),
+        objects = deleted.objects,
+        "run deleted"
+    );
+    eprintln!(
+        "run {run} deleted: {} object(s){}",
+        deleted.objects,
+        if deleted.indexed {
+            " and its index entries"
+        } else {
+            " (it had no index entries left: an earlier delete was cut short)"
+        }
+    );
+    Ok(())
 }

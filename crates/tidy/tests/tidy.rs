@@ -124,7 +124,7 @@ fn only_the_model_writes_telemetry_json() {
 }
 
 /// The IAM action each SDK call of the AWS store needs (HEAD is authorised as GetObject).
-const IAM_ACTIONS: [(&str, &str); 9] = [
+const IAM_ACTIONS: [(&str, &str); 10] = [
     ("dynamo.batch_write_item", "dynamodb:BatchWriteItem"),
     ("dynamo.get_item", "dynamodb:GetItem"),
     ("dynamo.put_item", "dynamodb:PutItem"),
@@ -134,6 +134,7 @@ const IAM_ACTIONS: [(&str, &str); 9] = [
     ("s3.head_object", "s3:GetObject"),
     ("s3.put_object", "s3:PutObject"),
     ("s3.list_objects_v2", "s3:ListBucket"),
+    ("s3.delete_object", "s3:DeleteObject"),
 ];
 
 /// The actions the Lambda's policy in `infra/template.yaml` grants (its `Policies:` block).

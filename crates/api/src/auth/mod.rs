@@ -94,6 +94,18 @@ impl User {
         group.map_or(Ok(()), |g| self.require_group(g))
     }
 
+    /// Checks that the user is an admin (of `group`, when one is named).
+    pub fn require_admin(&self, group: Option<&str>) -> Result<(), ApiError> {
+        if self.role != Role::Admin {
+            return Err(ApiError::Forbidden(format!(
+                "user {} may not do this: admins only (role {})",
+                self.name,
+                self.role.as_str()
+            )));
+        }
+        group.map_or(Ok(()), |g| self.require_group(g))
+    }
+
     fn require_group(&self, group: &str) -> Result<(), ApiError> {
         if self.may_access(group) {
             Ok(())

@@ -1,7 +1,7 @@
 //! The router and its handlers, one file per family of routes: `telemetry` (`POST
 //! /telemetry`), `artifacts` (upload and download links, uploads and downloads), `navigate`
 //! (folder listings as JSON), `files` (the HTML browser), `runs` (`GET /api/v1/runs`),
-//! `run_page` (one run), `scenarios` (the dataset export), `console` (the web console),
+//! `run_page` (one run), `run_delete` (deleting one), `scenarios` (the dataset export), `console` (the web console),
 //! `guards` (what every request passes first), `openapi` (`/openapi.json` and `/healthz`). Handlers parse and check input, then call the
 //! store through its traits; they never touch files or build storage keys themselves (the
 //! model's `RunKey` and `ArtifactName` do). Wire types are defined here, not in the store.
@@ -12,6 +12,7 @@ pub(crate) mod files;
 pub mod guards;
 pub(crate) mod navigate;
 pub mod openapi;
+pub(crate) mod run_delete;
 pub(crate) mod run_page;
 pub mod runs;
 pub(crate) mod scenarios;
@@ -124,7 +125,10 @@ pub fn router(state: AppState) -> Router {
         .route("/healthz", get(openapi::health))
         .route("/openapi.json", get(openapi::openapi_json))
         .route("/api/v1/runs", get(runs::list_runs))
-        .route("/api/v1/runs/{group}/{request_id}", get(run_page::get_run))
+        .route(
+            "/api/v1/runs/{group}/{request_id}",
+            get(run_page::get_run).delete(run_delete::delete_run),
+        )
         .route(
             "/api/v1/runs/{group}/{request_id}/files/{file}",
             get(artifacts::stored_file),

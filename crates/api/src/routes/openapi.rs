@@ -11,7 +11,9 @@ use utoipa::OpenApi;
 
 use krkn_telemetry_model::keys::{MAX_SEGMENT_BYTES, SEGMENT_PATTERN};
 
-use super::{artifacts, console, files, navigate, run_page, runs, scenarios, telemetry};
+use super::{
+    artifacts, console, files, navigate, run_delete, run_page, runs, scenarios, telemetry,
+};
 
 /// The routes and schemas the document lists.
 #[derive(OpenApi)]
@@ -38,6 +40,7 @@ use super::{artifacts, console, files, navigate, run_page, runs, scenarios, tele
         navigate::navigate_run,
         runs::list_runs,
         run_page::get_run,
+        run_delete::delete_run,
         scenarios::export_scenarios,
         files::root,
         files::files_root,

@@ -78,6 +78,8 @@ pub struct RunDetail {
     /// `null` when the run has no Prometheus backup.
     prometheus_backup: Option<BackupState>,
     files_url: String,
+    /// The caller may delete the run (an admin of its group): the console offers it then.
+    may_delete: bool,
 }
 
 /// `GET /api/v1/runs/{group}/{request_id}`
@@ -174,6 +176,7 @@ pub async fn get_run(
         document,
         files,
         prometheus_backup,
+        may_delete: user.require_admin(Some(key.group())).is_ok(),
     }))
 }
 

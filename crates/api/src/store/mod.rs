@@ -53,6 +53,10 @@ pub trait ObjectStore: Send + Sync {
         start_after: Option<String>,
         limit: usize,
     ) -> Result<Vec<ListEntry>, StoreError>;
+    /// Removes every object in the folder `prefix` (a run's, `group/run/`), and the group's
+    /// folder when it is left empty where folders are real; how many objects went. Removing
+    /// a folder that is not there removes nothing.
+    async fn remove_folder(&self, prefix: &str) -> Result<usize, StoreError>;
     /// A URL the client `PUT`s the file to.
     async fn upload_link(&self, request: &UploadRequest) -> Result<String, StoreError>;
     /// A URL the client `GET`s the file from; `base` prefixes links this server serves itself
@@ -74,6 +78,9 @@ pub trait RunIndex: Send + Sync {
     async fn run_counts(&self, group: &str, request_id: &str) -> Result<(u64, u64), StoreError>;
     /// One page of runs matching `query`, newest filed first.
     async fn query_runs(&self, query: &RunQuery) -> Result<RunPage, StoreError>;
+    /// Removes the entries of a run and of its scenarios (and what the store keeps beside
+    /// them for the run's files); true when the run had an entry.
+    async fn remove_run(&self, group: &str, request_id: &str) -> Result<bool, StoreError>;
     /// The stored export rows of each run's scenarios, in scenario order; `None` for a run
     /// where a row is missing or of another layout version (filed by an older release), which
     /// the caller then computes from the document.
@@ -110,7 +117,28 @@ pub struct Backend {
     pub served: Option<Arc<dyn ServedLinks>>,
 }
 
+/// What deleting a run removed.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct DeletedRun {
+    /// The run had an index entry (a delete cut short by a crash leaves files without one).
+    pub indexed: bool,
+    /// Objects removed (the document and the run's files).
+    pub objects: usize,
+}
+
 impl Backend {
+    /// Deletes the run `key`: its index entries first, then its objects, so that no entry
+    /// ever names a missing document; a delete cut short leaves objects without an entry,
+    /// which deleting again removes. `None` when there was neither.
+    pub async fn delete_run(
+        &self,
+        key: &krkn_telemetry_model::RunKey,
+    ) -> Result<Option<DeletedRun>, StoreError> {
+        let indexed = self.index.remove_run(key.group(), key.request_id()).await?;
+        let objects = self.objects.remove_folder(&key.prefix()).await?;
+        Ok((indexed || objects > 0).then_some(DeletedRun { indexed, objects }))
+    }
+
     /// The embedded store as a backend.
     pub fn local(store: LocalStore) -> Self {
         let store = Arc::new(store);

@@ -42,6 +42,7 @@ mod api_gateway;
 mod aws;
 mod cli;
 mod console;
+mod delete;
 mod events;
 mod helpers;
 mod hostile;

@@ -23,7 +23,7 @@ use crate::store::{
 const QUERY_READS_PER_PAGE: usize = 8;
 
 /// Items one `BatchWriteItem` may carry.
-const BATCH_WRITE_ITEMS: usize = 25;
+pub(super) const BATCH_WRITE_ITEMS: usize = 25;
 
 /// Attempts at the items a `BatchWriteItem` left unprocessed (throttling) before giving up.
 const BATCH_WRITE_ATTEMPTS: usize = 8;
@@ -96,6 +96,10 @@ impl RunIndex for AwsStore {
         Ok((u64::from(run.item.is_some()), scenarios))
     }
 
+    async fn remove_run(&self, group: &str, request_id: &str) -> Result<bool, StoreError> {
+        self.delete_run_items(group, request_id).await
+    }
+
     async fn export_rows(
         &self,
         runs: &[RunSummary],
@@ -157,8 +161,8 @@ impl RunIndex for AwsStore {
 }
 
 impl AwsStore {
-    /// Writes `requests` with `BatchWriteItem`, retrying what DynamoDB leaves unprocessed.
-    async fn batch_write(&self, requests: Vec<WriteRequest>) -> Result<(), StoreError> {
+    /// Writes (puts or deletes) `requests` with `BatchWriteItem`, retrying what DynamoDB leaves unprocessed.
+    pub(super) async fn batch_write(&self, requests: Vec<WriteRequest>) -> Result<(), StoreError> {
         let mut pending = HashMap::from([(self.table.clone(), requests)]);
         for _attempt in 0..BATCH_WRITE_ATTEMPTS {
             let output = self

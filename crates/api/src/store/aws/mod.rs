@@ -10,12 +10,14 @@
 //!
 //! Files: `settings` (where the store lives), `provision` (bucket and table), `objects` (S3),
 //! `items` (how runs, scenarios and users are written as DynamoDB items, and read back),
-//! `index` (the run index: writes, counts, export rows, run queries), `users`.
+//! `index` (the run index: writes, counts, export rows, run queries), `removal` (deleting a
+//! run: its items, then its objects), `users`.
 
 mod index;
 mod items;
 mod objects;
 mod provision;
+mod removal;
 mod settings;
 mod users;
 

@@ -190,6 +190,10 @@ impl ObjectStore for AwsStore {
         Ok(entries)
     }
 
+    async fn remove_folder(&self, prefix: &str) -> Result<usize, StoreError> {
+        self.delete_objects_under(prefix).await
+    }
+
     async fn upload_link(&self, request: &UploadRequest) -> Result<String, StoreError> {
         let mut put = self.s3.put_object().bucket(&self.bucket).key(&request.key);
         // Old clients (krkn-lib) send none of these headers, so their links bind only the

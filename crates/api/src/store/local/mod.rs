@@ -14,6 +14,7 @@
 //! - `uploads` and `checksums`: uploads through links, their recorded SHA-256;
 //! - `connections`, `schema`, `group_commit`, `index`: the index database, its tables and
 //!   migrations, group commit, the run rows and queries;
+//! - `removal`: deleting a run (its rows, then its folder);
 //! - `users`: users and their password hashes;
 //! - `links`: the signing key and the links signed with it.
 
@@ -29,6 +30,7 @@ mod links;
 mod objects;
 mod paths;
 mod private_files;
+mod removal;
 mod schema;
 mod uploads;
 mod users;
@@ -187,6 +189,11 @@ impl ObjectStore for LocalStore {
             .await
     }
 
+    async fn remove_folder(&self, prefix: &str) -> Result<usize, StoreError> {
+        let prefix = prefix.to_owned();
+        self.blocking(move |s| s.remove_folder(&prefix)).await
+    }
+
     async fn upload_link(&self, request: &UploadRequest) -> Result<String, StoreError> {
         Ok(links::upload_link(&self.core.signer, request))
     }
@@ -250,6 +257,12 @@ impl RunIndex for LocalStore {
     async fn query_runs(&self, query: &RunQuery) -> Result<RunPage, StoreError> {
         let query = query.clone();
         self.blocking(move |s| s.select_runs(&query)).await
+    }
+
+    async fn remove_run(&self, group: &str, request_id: &str) -> Result<bool, StoreError> {
+        let (group, request_id) = (group.to_owned(), request_id.to_owned());
+        self.blocking(move |s| s.remove_run_rows(&group, &request_id))
+            .await
     }
 
     async fn export_rows(
