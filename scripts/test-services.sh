@@ -167,6 +167,7 @@ export KRKN_TEST_MOTO_URL=$(cat "$state/moto.url")
 export KRKN_TEST_PROMETHEUS_URL=$(cat "$state/prometheus.url")
 export KRKN_TEST_PROMETHEUS_DATA=$PWD/$state/prometheus/data
 export KRKN_TEST_PROMTOOL=$PWD/.tools/prometheus/usr/bin/promtool
+export KRKN_TEST_PROMETHEUS_BIN=$PWD/.tools/prometheus/usr/bin/prometheus
 export KRKN_TEST_CARGO_LAMBDA=$cargo_lambda
 export AWS_ACCESS_KEY_ID=testing
 export AWS_SECRET_ACCESS_KEY=testing

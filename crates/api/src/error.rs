@@ -133,6 +133,21 @@ impl From<UploadError> for ApiError {
 impl IntoResponse for ApiError {
     fn into_response(self) -> Response {
         let status = self.status();
+        let metrics = crate::metrics::metrics();
+        match &self {
+            ApiError::Unauthenticated(why) => metrics.auth_failure(if why.contains("wrong") {
+                "wrong"
+            } else if why.contains("malformed") {
+                "malformed"
+            } else {
+                "missing"
+            }),
+            ApiError::TooManyRequests { .. } => metrics.refused("password_checks"),
+            ApiError::Unavailable { .. } => metrics.refused("unavailable"),
+            ApiError::Timeout(_) => metrics.refused("timeout"),
+            ApiError::Store(_) => metrics.store_error(),
+            _ => {}
+        }
         // A storage failure is the operator's to look at; a 503 while starting or at the
         // limit of requests in flight is the service working as meant.
         if matches!(self, ApiError::Store(_)) {

@@ -17,14 +17,17 @@
 //!   annotations, `routes::openapi`), and the guards every request passes first.
 //! - [`lambda`]: the router behind API Gateway (stage prefix stripped).
 //! - [`server`]: the standalone server: hyper with timeouts, a connection cap and a clean
-//!   stop on SIGTERM.
+//!   stop on SIGTERM; [`access_log`]: its request ids and access lines.
 //! - [`error`]: every failure as a status code and a message that names the problem.
+//! - [`metrics`]: the Prometheus metrics (`/metrics`, `serve --metrics-listen`).
 //! - [`time`]: the clock and the one time format (RFC 3339, seconds, `Z`).
 
+pub mod access_log;
 pub mod auth;
 pub mod config;
 pub mod error;
 pub mod lambda;
+pub mod metrics;
 pub mod routes;
 pub mod server;
 pub mod signing;

@@ -5,7 +5,7 @@ use anyhow::Context;
 use clap::{Parser, Subcommand, ValueEnum};
 use krkn_telemetry_api::auth::new_user;
 use krkn_telemetry_api::routes::guards::Readiness;
-use krkn_telemetry_api::server::{ServerLimits, serve, shutdown_signal};
+use krkn_telemetry_api::server::{ServerLimits, metrics_router, serve, shutdown_signal};
 use krkn_telemetry_api::startup::{
     LogStyle, OpenedStore, StoreChoice, admin_password_from_env, bootstrap_admin, init_tracing,
     open_store,
@@ -26,8 +26,26 @@ use std::process::ExitCode;
 #[derive(Debug, Parser)]
 #[command(name = "krkn-telemetry-api", version, about)]
 struct Cli {
+    /// How log lines look: text, or one JSON object per line.
+    #[arg(
+        long,
+        value_enum,
+        default_value = "text",
+        env = "KRKN_TELEMETRY_LOG_FORMAT",
+        global = true
+    )]
+    log_format: LogFormat,
     #[command(subcommand)]
     command: Command,
+}
+
+/// The log format.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
+enum LogFormat {
+    /// Lines for people.
+    Text,
+    /// One JSON object per line, for log collectors.
+    Json,
 }
 
 /// Where the data lives.
@@ -61,6 +79,11 @@ enum Command {
         /// Address to listen on.
         #[arg(long, default_value = "127.0.0.1:8080")]
         listen: SocketAddr,
+        /// Also serve `/metrics` (Prometheus text, no credentials) on this address, e.g.
+        /// `0.0.0.0:9464` for a scraper in the pod network. The API's own `/metrics` needs an
+        /// admin.
+        #[arg(long, env = "KRKN_TELEMETRY_METRICS_LISTEN")]
+        metrics_listen: Option<SocketAddr>,
         #[command(flatten)]
         store: StoreArgs,
     },
@@ -118,7 +141,6 @@ enum UserAction {
 }
 
 fn main() -> ExitCode {
-    init_tracing(LogStyle::Server);
     let cli = match Cli::try_parse() {
         Ok(cli) => cli,
         Err(error) => {
@@ -126,6 +148,10 @@ fn main() -> ExitCode {
             return ExitCode::from(if error.use_stderr() { 2 } else { 0 });
         }
     };
+    init_tracing(match cli.log_format {
+        LogFormat::Text => LogStyle::Server,
+        LogFormat::Json => LogStyle::ServerJson,
+    });
     let runtime = match tokio::runtime::Runtime::new() {
         Ok(runtime) => runtime,
         Err(error) => {
@@ -153,34 +179,11 @@ async fn open(store: &StoreArgs) -> anyhow::Result<OpenedStore> {
 
 async fn run(cli: Cli) -> anyhow::Result<()> {
     match cli.command {
-        Command::Serve { listen, store } => {
-            let backend = open(&store).await?.backend;
-            let config = ApiConfig::from_env()?;
-            // Refused now when too short; the slow hash itself runs once the server is up.
-            let password = admin_password_from_env()?;
-            let limits = ServerLimits::from_env()?;
-            let listener = tokio::net::TcpListener::bind(listen)
-                .await
-                .with_context(|| format!("cannot listen on {listen}"))?;
-            let address = listener.local_addr()?;
-            tracing::info!("serving on http://{address} (console: http://{address}/console/)");
-            // argon2 costs tens of milliseconds and ~19 MiB on purpose: do it off the start-up
-            // path. Requests that arrive before it is done wait for it (or get a 503 with
-            // Retry-After), never a 401 for the admin about to exist.
-            let (readiness, ready) = Readiness::starting();
-            let users = backend.clone();
-            tokio::spawn(async move {
-                if let Err(error) =
-                    bootstrap_admin(users.users.as_ref(), password.as_deref(), true).await
-                {
-                    tracing::error!("{error}");
-                }
-                ready.ready();
-            });
-            let state = AppState::with_readiness(backend, config, readiness);
-            serve(listener, router(state), limits, shutdown_signal()).await;
-            Ok(())
-        }
+        Command::Serve {
+            listen,
+            metrics_listen,
+            store,
+        } => serve_api(listen, metrics_listen, store).await,
         Command::Init { store } => {
             if store.store != StoreKind::Aws {
                 anyhow::bail!(
@@ -196,40 +199,99 @@ async fn run(cli: Cli) -> anyhow::Result<()> {
             }
             Ok(())
         }
-        Command::User { action, store } => {
-            let backend = open(&store).await?.backend;
-            let users = &backend.users;
-            match action {
-                UserAction::Add { name, role, groups } => {
-                    let mut password = String::new();
-                    std::io::stdin()
-                        .read_to_string(&mut password)
-                        .context("cannot read the password from standard input")?;
-                    let password = password.trim_end_matches(['\r', '\n']);
-                    let record =
-                        new_user(&name, &role, &groups, password).map_err(anyhow::Error::msg)?;
-                    users.put_user(&record).await?;
-                    eprintln!("user {name} saved (role {role}, groups {groups})");
-                }
-                UserAction::Remove { name } => {
-                    if !users.remove_user(&name).await? {
-                        anyhow::bail!("no user named {name}");
-                    }
-                    eprintln!("user {name} removed");
-                }
-                UserAction::List => {
-                    for user in users.list_users().await? {
-                        println!("{}\t{}\t{}", user.name, user.role, user.groups);
-                    }
-                }
-            }
-            Ok(())
-        }
+        Command::User { action, store } => manage_users(action, store).await,
         Command::Run {
             action: RunAction::Delete { run },
             store,
         } => delete_run(&run, &store).await,
     }
+}
+
+/// `serve`: the API on `listen` (and the metrics alone on `metrics_listen`) until SIGTERM or
+/// Ctrl-C, then a graceful stop of both.
+async fn serve_api(
+    listen: SocketAddr,
+    metrics_listen: Option<SocketAddr>,
+    store: StoreArgs,
+) -> anyhow::Result<()> {
+    let backend = open(&store).await?.backend;
+    let config = ApiConfig::from_env()?;
+    // Refused now when too short; the slow hash itself runs once the server is up.
+    let password = admin_password_from_env()?;
+    let limits = ServerLimits::from_env()?;
+    let listener = tokio::net::TcpListener::bind(listen)
+        .await
+        .with_context(|| format!("cannot listen on {listen}"))?;
+    let address = listener.local_addr()?;
+    tracing::info!("serving on http://{address} (console: http://{address}/console/)");
+    // argon2 costs tens of milliseconds and ~19 MiB on purpose: do it off the start-up
+    // path. Requests that arrive before it is done wait for it (or get a 503 with
+    // Retry-After), never a 401 for the admin about to exist.
+    let (readiness, ready) = Readiness::starting();
+    let users = backend.clone();
+    tokio::spawn(async move {
+        if let Err(error) = bootstrap_admin(users.users.as_ref(), password.as_deref(), true).await {
+            tracing::error!("{error}");
+        }
+        ready.ready();
+    });
+    let state = AppState::with_readiness(backend, config, readiness);
+    let stop = tokio_util::sync::CancellationToken::new();
+    let metrics = match metrics_listen {
+        Some(address) => {
+            let listener = tokio::net::TcpListener::bind(address)
+                .await
+                .with_context(|| format!("cannot listen on {address} for metrics"))?;
+            tracing::info!("metrics on http://{}/metrics", listener.local_addr()?);
+            Some(tokio::spawn(serve(
+                listener,
+                metrics_router(),
+                limits.clone(),
+                stop.clone().cancelled_owned(),
+            )))
+        }
+        None => None,
+    };
+    let signal = stop.clone();
+    tokio::spawn(async move {
+        shutdown_signal().await;
+        signal.cancel();
+    });
+    serve(listener, router(state), limits, stop.cancelled_owned()).await;
+    if let Some(metrics) = metrics {
+        let _ = metrics.await;
+    }
+    Ok(())
+}
+
+/// `user add|remove|list`.
+async fn manage_users(action: UserAction, store: StoreArgs) -> anyhow::Result<()> {
+    let backend = open(&store).await?.backend;
+    let users = &backend.users;
+    match action {
+        UserAction::Add { name, role, groups } => {
+            let mut password = String::new();
+            std::io::stdin()
+                .read_to_string(&mut password)
+                .context("cannot read the password from standard input")?;
+            let password = password.trim_end_matches(['\r', '\n']);
+            let record = new_user(&name, &role, &groups, password).map_err(anyhow::Error::msg)?;
+            users.put_user(&record).await?;
+            eprintln!("user {name} saved (role {role}, groups {groups})");
+        }
+        UserAction::Remove { name } => {
+            if !users.remove_user(&name).await? {
+                anyhow::bail!("no user named {name}");
+            }
+            eprintln!("user {name} removed");
+        }
+        UserAction::List => {
+            for user in users.list_users().await? {
+                println!("{}\t{}\t{}", user.name, user.role, user.groups);
+            }
+        }
+    }
+    Ok(())
 }
 
 /// `run delete GROUP/ID`: the run's index entries, then its objects (`Backend::delete_run`).

@@ -11,7 +11,7 @@
 //! | time a request body may go without sending anything | `KRKN_TELEMETRY_BODY_IDLE_TIMEOUT_SECS` | 30 |
 //! | time to serve a request, uploads excepted | `KRKN_TELEMETRY_REQUEST_TIMEOUT_SECS` ([`ApiConfig`](crate::ApiConfig)) | 60 |
 //! | requests served at once, more get a 503 | `KRKN_TELEMETRY_MAX_IN_FLIGHT` ([`ApiConfig`](crate::ApiConfig)) | 256 |
-//! | time in-flight requests get to finish after SIGTERM or Ctrl-C | `KRKN_TELEMETRY_SHUTDOWN_GRACE_SECS` | 30 |
+//! | time in-flight requests get to finish after SIGTERM or Ctrl-C (new requests get a 503 meanwhile) | `KRKN_TELEMETRY_SHUTDOWN_GRACE_SECS` | 30 |
 //!
 //! The last two live in the router, so the Lambda has them too; the rest only exist here.
 
@@ -22,13 +22,18 @@ use std::time::Duration;
 
 use axum::Router;
 use axum::extract::Request;
+use axum::http::HeaderName;
 use hyper_util::rt::{TokioIo, TokioTimer};
 use hyper_util::server::graceful::GracefulShutdown;
 use hyper_util::service::TowerToHyperService;
 use tokio::net::TcpListener;
 use tokio::sync::Semaphore;
 use tower::{ServiceBuilder, ServiceExt};
+use tower_http::request_id::{PropagateRequestIdLayer, SetRequestIdLayer};
 use tower_http::timeout::RequestBodyTimeoutLayer;
+use tower_http::trace::TraceLayer;
+
+use crate::access_log;
 
 use crate::config::env_number;
 
@@ -137,16 +142,45 @@ pub async fn serve(
             }
         });
     }
-    drop(listener);
     tracing::info!(
         open = graceful.count(),
-        "shutting down: no new connections; waiting for requests in flight"
+        "shutting down: waiting for requests in flight; new requests get a 503"
     );
     tokio::select! {
         () = graceful.shutdown() => tracing::info!("every connection closed"),
         () = tokio::time::sleep(limits.shutdown_grace) => {
             tracing::warn!(grace = ?limits.shutdown_grace, "connections still open after the grace period; stopping anyway")
         }
+        () = refuse_while_draining(&listener) => {}
+    }
+}
+
+/// Answers every new connection's requests with a 503 (`Retry-After`, `Connection: close`)
+/// while the requests in flight finish: a client learns the server is going rather than
+/// finding the port closed, and a load balancer sends it elsewhere.
+async fn refuse_while_draining(listener: &TcpListener) {
+    loop {
+        let Ok((stream, _)) = listener.accept().await else {
+            tokio::time::sleep(Duration::from_millis(50)).await;
+            continue;
+        };
+        tokio::spawn(async move {
+            let refuse = hyper::service::service_fn(|_request| async {
+                use axum::response::IntoResponse;
+                Ok::<_, std::convert::Infallible>(
+                    crate::ApiError::Unavailable {
+                        retry_after: 1,
+                        reason: "the server is shutting down; try again in a second".to_owned(),
+                    }
+                    .into_response(),
+                )
+            });
+            let mut http = hyper::server::conn::http1::Builder::new();
+            http.timer(TokioTimer::new())
+                .header_read_timeout(Duration::from_secs(2))
+                .keep_alive(false);
+            let _ = http.serve_connection(TokioIo::new(stream), refuse).await;
+        });
     }
 }
 
@@ -167,14 +201,41 @@ fn connection_service(
     ServiceBuilder::new()
         .map_request(move |mut request: Request<_>| {
             request.extensions_mut().insert(ClientAddr(peer.ip()));
-            request
+            access_log::keep_only_plain_ids(request)
         })
+        // The trace layer wraps the body to watch it; hyper gets axum's body back.
+        .map_response(|response: axum::http::Response<_>| response.map(axum::body::Body::new))
+        .layer(SetRequestIdLayer::new(
+            HeaderName::from_static(access_log::REQUEST_ID),
+            access_log::new_ids(),
+        ))
+        .layer(
+            TraceLayer::new_for_http()
+                .make_span_with(access_log::span_of)
+                .on_request(())
+                .on_response(access_log::access_line)
+                .on_body_chunk(())
+                .on_eos(())
+                .on_failure(()),
+        )
+        .layer(PropagateRequestIdLayer::new(HeaderName::from_static(
+            access_log::REQUEST_ID,
+        )))
         .layer(RequestBodyTimeoutLayer::new(body_idle))
         .service(router.into_service().map_request(
             |request: Request<tower_http::timeout::TimeoutBody<hyper::body::Incoming>>| {
                 request.map(axum::body::Body::new)
             },
         ))
+}
+
+/// The router of the separate metrics listener (`serve --metrics-listen`): `GET /metrics`
+/// without credentials, for a scraper on a network the API's clients do not reach.
+pub fn metrics_router() -> Router {
+    Router::new().route(
+        "/metrics",
+        axum::routing::get(|| async { crate::routes::operations::metrics_text() }),
+    )
 }
 
 /// Resolves on Ctrl-C or SIGTERM (how Kubernetes and systemd stop a process).

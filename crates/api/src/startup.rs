@@ -17,6 +17,9 @@ pub const ADMIN_PASSWORD_VAR: &str = "KRKN_TELEMETRY_ADMIN_PASSWORD";
 pub enum LogStyle {
     /// A terminal or a service manager: stderr, with times.
     Server,
+    /// The same, one JSON object per line (`--log-format json`), the request's span (its
+    /// `x-request-id`) in every line of a request.
+    ServerJson,
     /// Lambda: stdout (CloudWatch), which adds the time; no colours.
     Lambda,
 }
@@ -32,6 +35,17 @@ pub fn init_tracing(style: LogStyle) {
             let filter = tracing_subscriber::EnvFilter::try_from_default_env()
                 .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new("info"));
             tracing_subscriber::fmt()
+                .with_env_filter(filter)
+                .with_writer(std::io::stderr)
+                .init()
+        }
+        LogStyle::ServerJson => {
+            let filter = tracing_subscriber::EnvFilter::try_from_default_env()
+                .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new("info"));
+            tracing_subscriber::fmt()
+                .json()
+                .with_current_span(true)
+                .with_span_list(false)
                 .with_env_filter(filter)
                 .with_writer(std::io::stderr)
                 .init()

@@ -255,6 +255,7 @@ pub async fn upload(
         .boxed();
     let stored = served.receive_upload(&claims, body, limit).await?;
     tracing::info!(%key, bytes = stored.size, "upload stored");
+    crate::metrics::metrics().uploaded(stored.size);
     let mut response = StatusCode::OK.into_response();
     if let Ok(etag) = HeaderValue::from_str(&format!("\"{}\"", stored.sha256)) {
         response.headers_mut().insert(header::ETAG, etag);

@@ -1,5 +1,5 @@
 //! What every request passes before a handler: readiness, the cap on requests in flight, the
-//! request timeout, and plain-text 405s.
+//! request timeout, and plain-text 405s; and what every answer passes after: its metrics.
 
 use std::sync::Arc;
 use std::time::Duration;
@@ -65,7 +65,7 @@ pub(super) async fn until_ready(
     request: Request,
     next: Next,
 ) -> Response {
-    if state.readiness.is_ready() || request.uri().path() == "/healthz" {
+    if state.readiness.is_ready() || matches!(request.uri().path(), "/healthz" | "/readyz") {
         return next.run(request).await;
     }
     if state.readiness.wait(READY_WAIT).await {
@@ -78,6 +78,31 @@ pub(super) async fn until_ready(
             .to_owned(),
     }
     .into_response()
+}
+
+/// The route pattern that answered a request (`unmatched` for none), on the response: the
+/// standalone server's access line names it.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct RouteName(pub String);
+
+/// Counts the answer in the metrics by method, route pattern and status, with its latency.
+pub(super) async fn observe(request: Request, next: Next) -> Response {
+    let started = std::time::Instant::now();
+    let method = request.method().as_str().to_owned();
+    let route = request
+        .extensions()
+        .get::<axum::extract::MatchedPath>()
+        .map_or("unmatched", |path| path.as_str())
+        .to_owned();
+    let mut response = next.run(request).await;
+    crate::metrics::metrics().request(
+        &method,
+        &route,
+        response.status().as_u16(),
+        started.elapsed(),
+    );
+    response.extensions_mut().insert(RouteName(route));
+    response
 }
 
 /// The cap on requests served at once.

@@ -2,7 +2,8 @@
 //! /telemetry`), `artifacts` (upload and download links, uploads and downloads), `navigate`
 //! (folder listings as JSON), `files` (the HTML browser), `runs` (`GET /api/v1/runs`),
 //! `run_page` (one run), `run_delete` (deleting one), `scenarios` (the dataset export), `console` (the web console),
-//! `guards` (what every request passes first), `openapi` (`/openapi.json` and `/healthz`). Handlers parse and check input, then call the
+//! `guards` (what every request passes first), `openapi` (`/openapi.json` and `/healthz`),
+//! `operations` (`/readyz`, `/metrics`). Handlers parse and check input, then call the
 //! store through its traits; they never touch files or build storage keys themselves (the
 //! model's `RunKey` and `ArtifactName` do). Wire types are defined here, not in the store.
 
@@ -12,6 +13,7 @@ pub(crate) mod files;
 pub mod guards;
 pub(crate) mod navigate;
 pub mod openapi;
+pub mod operations;
 pub(crate) mod run_delete;
 pub(crate) mod run_page;
 pub mod runs;
@@ -123,6 +125,8 @@ pub fn router(state: AppState) -> Router {
         .route("/console/assets/{name}", get(console::console_asset))
         .route("/console/{*view}", get(console::console))
         .route("/healthz", get(openapi::health))
+        .route("/readyz", get(operations::ready))
+        .route("/metrics", get(operations::metrics_for_admins))
         .route("/openapi.json", get(openapi::openapi_json))
         .route("/api/v1/runs", get(runs::list_runs))
         .route(
@@ -164,6 +168,7 @@ pub fn router(state: AppState) -> Router {
             in_flight,
             guards::limit_in_flight,
         ))
+        .layer(axum::middleware::from_fn(guards::observe))
         .with_state(state);
     // Around the whole router, where axum's 405s already carry their `Allow` header (a
     // layer on the router itself runs inside the route that adds it).

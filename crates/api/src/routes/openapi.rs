@@ -12,7 +12,8 @@ use utoipa::OpenApi;
 use krkn_telemetry_model::keys::{MAX_SEGMENT_BYTES, SEGMENT_PATTERN};
 
 use super::{
-    artifacts, console, files, navigate, run_delete, run_page, runs, scenarios, telemetry,
+    artifacts, console, files, navigate, operations, run_delete, run_page, runs, scenarios,
+    telemetry,
 };
 
 /// The routes and schemas the document lists.
@@ -28,6 +29,8 @@ use super::{
     ),
     paths(
         health,
+        operations::ready,
+        operations::metrics_for_admins,
         openapi_json,
         telemetry::post_telemetry,
         artifacts::presigned_url,

@@ -93,16 +93,21 @@ pub async fn post_telemetry(
     let object_key = key.telemetry_key();
 
     let objects = &state.backend.objects;
-    let message = match objects.put_if_absent(&object_key, stored.clone()).await? {
-        PutOutcome::Created => format!("record {object_key} created"),
+    let (message, outcome) = match objects.put_if_absent(&object_key, stored.clone()).await? {
+        PutOutcome::Created => (format!("record {object_key} created"), "filed"),
         PutOutcome::AlreadyExists => match objects.get(&object_key).await? {
-            Some(existing) if existing == stored => {
-                format!("record {object_key} already filed with the same content")
+            Some(existing) if existing == stored => (
+                format!("record {object_key} already filed with the same content"),
+                "same",
+            ),
+            _ => {
+                crate::metrics::metrics().filing("conflict");
+                return Err(ApiError::Conflict(object_key));
             }
-            _ => return Err(ApiError::Conflict(object_key)),
         },
     };
     state.backend.index.index_run(&record).await?;
+    crate::metrics::metrics().filing(outcome);
     tracing::info!(run = %key, user = %user.name, "telemetry filed");
     Ok((StatusCode::OK, message))
 }

@@ -50,6 +50,7 @@ mod lambda_function;
 mod lambda_runtime;
 mod malformed;
 mod navigate;
+mod operations;
 mod process;
 mod protocol;
 mod run_filters;

@@ -136,6 +136,7 @@ impl Core {
 /// Commits `batch` in one transaction, or each write alone if that fails, and settles
 /// every write's outcome.
 fn commit_batch(db: &Connections, batch: &[Arc<PendingWrite>]) {
+    crate::metrics::metrics().commit_batch(batch.len());
     let mut db = db.writer();
     let together = (|| {
         let tx = db.transaction()?;
