@@ -4,6 +4,9 @@
 use std::ops::RangeInclusive;
 use std::time::Duration;
 
+/// The environment variable holding the password that creates or resets `admin`.
+pub const ADMIN_PASSWORD_VAR: &str = "KRKN_TELEMETRY_ADMIN_PASSWORD";
+
 /// Settings shared by every route.
 #[derive(Debug, Clone)]
 pub struct ApiConfig {

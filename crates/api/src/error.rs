@@ -74,6 +74,15 @@ pub enum ApiError {
     /// The request took longer than allowed, or its body stalled (408).
     #[error("{0}")]
     Timeout(String),
+    /// An admin action succeeded but its audit record could not be written (503): the text
+    /// says the action stands, so that nobody repeats it blindly.
+    #[error("{done}, but the audit log could not record it: {source}")]
+    NotAudited {
+        /// What was done (`run default/1745… deleted`).
+        done: String,
+        /// Why the record failed.
+        source: StoreError,
+    },
 }
 
 impl ApiError {
@@ -91,7 +100,9 @@ impl ApiError {
             ApiError::UnsupportedMediaType(_) => StatusCode::UNSUPPORTED_MEDIA_TYPE,
             ApiError::Conflict(_) | ApiError::Busy(_) => StatusCode::CONFLICT,
             ApiError::NotFound(_) => StatusCode::NOT_FOUND,
-            ApiError::Store(_) | ApiError::Unavailable { .. } => StatusCode::SERVICE_UNAVAILABLE,
+            ApiError::Store(_) | ApiError::NotAudited { .. } | ApiError::Unavailable { .. } => {
+                StatusCode::SERVICE_UNAVAILABLE
+            }
             ApiError::TooManyRequests { .. } => StatusCode::TOO_MANY_REQUESTS,
             ApiError::Timeout(_) => StatusCode::REQUEST_TIMEOUT,
         }
@@ -145,12 +156,12 @@ impl IntoResponse for ApiError {
             ApiError::TooManyRequests { .. } => metrics.refused("password_checks"),
             ApiError::Unavailable { .. } => metrics.refused("unavailable"),
             ApiError::Timeout(_) => metrics.refused("timeout"),
-            ApiError::Store(_) => metrics.store_error(),
+            ApiError::Store(_) | ApiError::NotAudited { .. } => metrics.store_error(),
             _ => {}
         }
         // A storage failure is the operator's to look at; a 503 while starting or at the
         // limit of requests in flight is the service working as meant.
-        if matches!(self, ApiError::Store(_)) {
+        if matches!(self, ApiError::Store(_) | ApiError::NotAudited { .. }) {
             tracing::error!(error = %self, "request failed");
         } else if status.is_server_error() {
             tracing::debug!(error = %self, "request turned away");
@@ -169,6 +180,10 @@ impl IntoResponse for ApiError {
                 text
             }
             ApiError::Store(store) => format!("storage unavailable: {}\n", store.public_text()),
+            ApiError::NotAudited { done, source } => format!(
+                "{done} (that stands), but the audit log could not record it: {}\n",
+                source.public_text()
+            ),
             other => format!("{other}\n"),
         };
         let mut response = (status, body).into_response();

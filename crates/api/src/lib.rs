@@ -5,6 +5,7 @@
 //! started by [`startup`]. Modules:
 //! - [`config`]: settings read once from the environment and flags.
 //! - [`startup`]: logging, store choice and the first admin, shared by both binaries.
+//! - [`audit`]: the admin actions recorded in the audit log, and their origin.
 //! - [`auth`]: users, roles, argon2id password hashes, HTTP Basic, the bounded password
 //!   checks and the throttle of wrong passwords.
 //! - [`store`]: where documents, files, the run index and users live (embedded or AWS); the
@@ -19,15 +20,18 @@
 //! - [`server`]: the standalone server: hyper with timeouts, a connection cap and a clean
 //!   stop on SIGTERM; [`access_log`]: its request ids and access lines.
 //! - [`error`]: every failure as a status code and a message that names the problem.
+//! - [`retention`]: the sweep that deletes runs past their group's retention.
 //! - [`metrics`]: the Prometheus metrics (`/metrics`, `serve --metrics-listen`).
 //! - [`time`]: the clock and the one time format (RFC 3339, seconds, `Z`).
 
 pub mod access_log;
+pub mod audit;
 pub mod auth;
 pub mod config;
 pub mod error;
 pub mod lambda;
 pub mod metrics;
+pub mod retention;
 pub mod routes;
 pub mod server;
 pub mod signing;

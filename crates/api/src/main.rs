@@ -1,19 +1,23 @@
 //! `krkn-telemetry-api`: serve the API (embedded store or S3 + DynamoDB), create the AWS
-//! resources for local setups, manage users, and delete runs.
+//! resources for local setups, manage users, delete runs, and read the audit log.
 
 use anyhow::Context;
 use clap::{Parser, Subcommand, ValueEnum};
+use krkn_telemetry_api::audit::Origin;
 use krkn_telemetry_api::auth::new_user;
+use krkn_telemetry_api::retention::{sweep, sweep_periodically};
 use krkn_telemetry_api::routes::guards::Readiness;
+use krkn_telemetry_api::routes::retention::check_change_parts;
 use krkn_telemetry_api::server::{ServerLimits, metrics_router, serve, shutdown_signal};
 use krkn_telemetry_api::startup::{
     LogStyle, OpenedStore, StoreChoice, admin_password_from_env, bootstrap_admin, init_tracing,
     open_store,
 };
 use krkn_telemetry_api::store::aws::AwsSettings;
+use krkn_telemetry_api::store::{AuditQuery, AuditRecord, Backend};
 use krkn_telemetry_api::{ApiConfig, AppState, router};
 use krkn_telemetry_model::RunKey;
-use std::io::Read;
+use std::io::{Read, Write};
 use std::net::SocketAddr;
 use std::path::PathBuf;
 use std::process::ExitCode;
@@ -84,6 +88,14 @@ enum Command {
         /// admin.
         #[arg(long, env = "KRKN_TELEMETRY_METRICS_LISTEN")]
         metrics_listen: Option<SocketAddr>,
+        /// Seconds between retention sweeps (deleting runs past their group's retention);
+        /// 0 turns the sweep off (for a store another process sweeps).
+        #[arg(
+            long,
+            default_value_t = 3600,
+            env = "KRKN_TELEMETRY_RETENTION_SWEEP_SECS"
+        )]
+        retention_sweep_secs: u64,
         #[command(flatten)]
         store: StoreArgs,
     },
@@ -106,6 +118,26 @@ enum Command {
         #[command(flatten)]
         store: StoreArgs,
     },
+    /// Read the audit log of admin actions (run deleted, user added, changed or removed):
+    /// newest first, one tab-separated line per record (time, actor, via, source, action,
+    /// target, details as JSON), or JSON lines with --json.
+    /// How long runs are kept: days per group and a default; `sweep` deletes what expired.
+    Retention {
+        #[command(subcommand)]
+        action: RetentionAction,
+        #[command(flatten)]
+        store: StoreArgs,
+    },
+    Audit {
+        /// At most this many records.
+        #[arg(long, default_value_t = 100)]
+        limit: usize,
+        /// One JSON object per record instead of tab-separated text.
+        #[arg(long)]
+        json: bool,
+        #[command(flatten)]
+        store: StoreArgs,
+    },
 }
 
 #[derive(Debug, Subcommand)]
@@ -115,6 +147,34 @@ enum RunAction {
     Delete {
         /// The run, as GROUP/REQUEST_ID.
         run: String,
+    },
+}
+
+#[derive(Debug, Subcommand)]
+enum RetentionAction {
+    /// The rules: `default <days>` and `<group> <days>` lines.
+    List,
+    /// Keep the runs of a group (or, without --group, of every group without a rule) DAYS
+    /// days after filing.
+    Set {
+        /// Days, 1 to 36500.
+        days: u32,
+        /// The group; the default when absent.
+        #[arg(long)]
+        group: Option<String>,
+    },
+    /// Remove a rule: the group falls back to the default, the default to keeping forever.
+    Unset {
+        /// The group; the default when absent.
+        #[arg(long)]
+        group: Option<String>,
+    },
+    /// Delete every run past its retention now (what `serve` does every hour; on AWS,
+    /// schedule this).
+    Sweep {
+        /// The time to sweep at, RFC 3339 (default: now). For rehearsals and tests.
+        #[arg(long, hide = true)]
+        now: Option<String>,
     },
 }
 
@@ -182,8 +242,10 @@ async fn run(cli: Cli) -> anyhow::Result<()> {
         Command::Serve {
             listen,
             metrics_listen,
+            retention_sweep_secs,
             store,
-        } => serve_api(listen, metrics_listen, store).await,
+        } => serve_api(listen, metrics_listen, retention_sweep_secs, store).await,
+        Command::Retention { action, store } => manage_retention(action, &store).await,
         Command::Init { store } => {
             if store.store != StoreKind::Aws {
                 anyhow::bail!(
@@ -204,6 +266,7 @@ async fn run(cli: Cli) -> anyhow::Result<()> {
             action: RunAction::Delete { run },
             store,
         } => delete_run(&run, &store).await,
+        Command::Audit { limit, json, store } => print_audit(limit, json, &store).await,
     }
 }
 
@@ -212,6 +275,7 @@ async fn run(cli: Cli) -> anyhow::Result<()> {
 async fn serve_api(
     listen: SocketAddr,
     metrics_listen: Option<SocketAddr>,
+    retention_sweep_secs: u64,
     store: StoreArgs,
 ) -> anyhow::Result<()> {
     let backend = open(&store).await?.backend;
@@ -230,7 +294,7 @@ async fn serve_api(
     let (readiness, ready) = Readiness::starting();
     let users = backend.clone();
     tokio::spawn(async move {
-        if let Err(error) = bootstrap_admin(users.users.as_ref(), password.as_deref(), true).await {
+        if let Err(error) = bootstrap_admin(&users, password.as_deref(), true).await {
             tracing::error!("{error}");
         }
         ready.ready();
@@ -252,6 +316,13 @@ async fn serve_api(
         }
         None => None,
     };
+    if retention_sweep_secs > 0 {
+        tokio::spawn(sweep_periodically(
+            state.backend.clone(),
+            std::time::Duration::from_secs(retention_sweep_secs),
+            stop.clone(),
+        ));
+    }
     let signal = stop.clone();
     tokio::spawn(async move {
         shutdown_signal().await;
@@ -264,10 +335,11 @@ async fn serve_api(
     Ok(())
 }
 
-/// `user add|remove|list`.
+/// `user add|remove|list`; additions, changes and removals go to the audit log.
 async fn manage_users(action: UserAction, store: StoreArgs) -> anyhow::Result<()> {
     let backend = open(&store).await?.backend;
     let users = &backend.users;
+    let origin = Origin::command_line();
     match action {
         UserAction::Add { name, role, groups } => {
             let mut password = String::new();
@@ -276,19 +348,133 @@ async fn manage_users(action: UserAction, store: StoreArgs) -> anyhow::Result<()
                 .context("cannot read the password from standard input")?;
             let password = password.trim_end_matches(['\r', '\n']);
             let record = new_user(&name, &role, &groups, password).map_err(anyhow::Error::msg)?;
+            let before = users.get_user(&name).await?;
             users.put_user(&record).await?;
-            eprintln!("user {name} saved (role {role}, groups {groups})");
+            let done = format!("user {name} saved (role {role}, groups {groups})");
+            record_audit(
+                &backend,
+                &origin.user_saved(before.as_ref(), &record),
+                &done,
+            )
+            .await?;
+            eprintln!("{done}");
         }
         UserAction::Remove { name } => {
+            let Some(before) = users.get_user(&name).await? else {
+                anyhow::bail!("no user named {name}");
+            };
             if !users.remove_user(&name).await? {
                 anyhow::bail!("no user named {name}");
             }
-            eprintln!("user {name} removed");
+            let done = format!("user {name} removed");
+            record_audit(&backend, &origin.user_removed(&before), &done).await?;
+            eprintln!("{done}");
         }
         UserAction::List => {
             for user in users.list_users().await? {
                 println!("{}\t{}\t{}", user.name, user.role, user.groups);
             }
+        }
+    }
+    Ok(())
+}
+
+/// Appends `record` to the audit log; when that fails, the error says that `done` stands.
+async fn record_audit(backend: &Backend, record: &AuditRecord, done: &str) -> anyhow::Result<()> {
+    backend
+        .audit
+        .record(record)
+        .await
+        .with_context(|| format!("{done} (that stands), but the audit log could not record it"))
+}
+
+/// `retention list|set|unset|sweep`; changes go to the audit log.
+async fn manage_retention(action: RetentionAction, store: &StoreArgs) -> anyhow::Result<()> {
+    let backend = open(store).await?.backend;
+    let origin = Origin::command_line();
+    let (group, days) = match action {
+        RetentionAction::List => {
+            for rule in backend.retention.retention_rules().await? {
+                println!(
+                    "{}\t{}",
+                    rule.group.as_deref().unwrap_or("default"),
+                    rule.days
+                );
+            }
+            return Ok(());
+        }
+        RetentionAction::Sweep { now } => {
+            let now = match now {
+                None => krkn_telemetry_api::time::unix_now(),
+                Some(text) => chrono::DateTime::parse_from_rfc3339(&text)
+                    .with_context(|| format!("--now {text:?} is not RFC 3339"))?
+                    .timestamp(),
+            };
+            let report = sweep(&backend, now).await?;
+            eprintln!(
+                "retention sweep: {} run(s) deleted ({} object(s))",
+                report.runs, report.objects
+            );
+            return Ok(());
+        }
+        RetentionAction::Set { days, group } => (group, Some(days)),
+        RetentionAction::Unset { group } => (group, None),
+    };
+    check_change_parts(group.as_deref(), days).map_err(anyhow::Error::msg)?;
+    let before = backend
+        .retention
+        .set_retention(group.as_deref(), days)
+        .await?;
+    let name = group.as_deref().unwrap_or("the default");
+    let done = match days {
+        Some(days) => format!("retention of {name} set to {days} days"),
+        None => format!("retention of {name} removed"),
+    };
+    record_audit(
+        &backend,
+        &origin.retention_changed(group.as_deref(), before, days),
+        &done,
+    )
+    .await?;
+    eprintln!("{done}");
+    Ok(())
+}
+
+/// `audit`: the newest `limit` records, as text or JSON lines.
+async fn print_audit(limit: usize, json: bool, store: &StoreArgs) -> anyhow::Result<()> {
+    let backend = open(store).await?.backend;
+    let mut query = AuditQuery {
+        before: None,
+        limit: limit.min(1000),
+        groups: None,
+    };
+    let mut left = limit;
+    let mut out = std::io::stdout().lock();
+    while left > 0 {
+        query.limit = left.min(1000);
+        let page = backend.audit.audit_page(&query).await?;
+        left -= page.records.len().min(left);
+        for record in &page.records {
+            if json {
+                serde_json::to_writer(&mut out, record)?;
+                writeln!(out)?;
+            } else {
+                writeln!(
+                    out,
+                    "{}\t{}\t{}\t{}\t{}\t{}\t{}",
+                    record.at,
+                    record.actor,
+                    record.via,
+                    record.source,
+                    record.action,
+                    record.target,
+                    record.details
+                )?;
+            }
+        }
+        match page.next {
+            Some(next) if !page.records.is_empty() || left > 0 => query.before = Some(next),
+            _ => break,
         }
     }
     Ok(())
@@ -304,6 +490,13 @@ async fn delete_run(run: &str, store: &StoreArgs) -> anyhow::Result<()> {
     let Some(deleted) = backend.delete_run(&key).await? else {
         anyhow::bail!("no run {run} (never filed, or deleted already)");
     };
+    let origin = Origin::command_line();
+    record_audit(
+        &backend,
+        &origin.run_deleted(key.group(), key.request_id(), &deleted),
+        &format!("run {run} deleted"),
+    )
+    .await?;
     tracing::warn!(
         user = "(command line)",
         group = key.group(),

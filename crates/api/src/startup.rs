@@ -7,10 +7,9 @@ use std::sync::Arc;
 
 use crate::auth::{AdminBootstrap, ensure_admin};
 use crate::store::aws::AwsSettings;
-use crate::store::{AwsStore, Backend, LocalStore, StoreError, UserStore};
+use crate::store::{AwsStore, Backend, LocalStore, StoreError};
 
-/// The environment variable holding the password that creates or resets `admin`.
-pub const ADMIN_PASSWORD_VAR: &str = "KRKN_TELEMETRY_ADMIN_PASSWORD";
+pub use crate::config::ADMIN_PASSWORD_VAR;
 
 /// Where log lines go and how they look.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -152,13 +151,18 @@ pub fn admin_password_from_env() -> Result<Option<String>, StartupError> {
 /// the terminal) and says what was done: a set password in the log, a generated one on the
 /// terminal only, once, never in the log.
 pub async fn bootstrap_admin(
-    users: &dyn UserStore,
+    backend: &Backend,
     password: Option<&str>,
     generate: bool,
 ) -> Result<(), StartupError> {
-    match ensure_admin(users, password, generate)
-        .await
-        .map_err(StartupError::Admin)?
+    match ensure_admin(
+        backend.users.as_ref(),
+        backend.audit.as_ref(),
+        password,
+        generate,
+    )
+    .await
+    .map_err(StartupError::Admin)?
     {
         AdminBootstrap::SetFromEnvironment => {
             tracing::info!("user admin set from {ADMIN_PASSWORD_VAR}")

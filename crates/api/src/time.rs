@@ -17,3 +17,9 @@ pub fn unix_now() -> i64 {
 pub fn now_rfc3339() -> String {
     rfc3339(unix_now())
 }
+
+/// Now, RFC 3339 UTC with milliseconds (`2026-12-04T18:02:11.417Z`): audit records, whose
+/// order within a second matters.
+pub fn now_rfc3339_millis() -> String {
+    chrono::Utc::now().to_rfc3339_opts(chrono::SecondsFormat::Millis, true)
+}

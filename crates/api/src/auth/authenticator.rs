@@ -99,6 +99,11 @@ fn start_hashers(count: usize) -> std::sync::mpsc::Sender<HashJob> {
 /// The most argon2 memory a stored hash may ask for (ours ask for 19 MiB).
 const MAX_HASH_MEMORY_KIB: u32 = 256 * 1024;
 
+/// Checks `password` against an argon2 PHC string (a one-off check, with memory of its own).
+pub(crate) fn password_matches(password: &str, phc: &str) -> bool {
+    verify(&mut Vec::new(), password, phc)
+}
+
 /// Checks `password` against an argon2 PHC string in `memory` (grown to what the hash needs,
 /// never shrunk), comparing in constant time. Anything unreadable is a mismatch.
 fn verify(memory: &mut Vec<argon2::Block>, password: &str, phc: &str) -> bool {

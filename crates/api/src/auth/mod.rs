@@ -17,7 +17,7 @@ use axum::http::HeaderMap;
 use base64::Engine;
 
 use crate::error::ApiError;
-use crate::store::{UserRecord, UserStore};
+use crate::store::{AuditLog, UserRecord, UserStore};
 
 /// What a user may do.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord)]
@@ -184,23 +184,38 @@ pub enum AdminBootstrap {
     SetFromEnvironment,
     /// The store had no users; `admin` was created with this random password (show it once).
     Generated(String),
-    /// Users exist and no password was given: nothing to do.
+    /// Users exist and no password was given, or `admin` already has the given one: nothing
+    /// to do.
     Unchanged,
 }
 
 /// Makes sure someone can log in: `password` (from `KRKN_TELEMETRY_ADMIN_PASSWORD`; empty
-/// counts as unset) creates or resets `admin`; otherwise, when `generate` is set and the store
-/// has no users, `admin` gets a random password.
+/// counts as unset) creates or resets `admin` (left alone when it is already an admin of
+/// every group with that password); otherwise, when `generate` is set and the store has no
+/// users, `admin` gets a random password. What it changes goes to the audit log as done at
+/// start-up.
 pub async fn ensure_admin(
     users: &dyn UserStore,
+    audit: &dyn AuditLog,
     password: Option<&str>,
     generate: bool,
 ) -> Result<AdminBootstrap, String> {
+    let origin = crate::audit::Origin::start_up();
     if let Some(password) = password.filter(|p| !p.is_empty()) {
-        users
-            .put_user(&new_user("admin", "admin", "*", password)?)
+        let before = users.get_user("admin").await.map_err(|e| e.to_string())?;
+        if before.as_ref().is_some_and(|user| {
+            user.role == "admin"
+                && user.groups == "*"
+                && authenticator::password_matches(password, &user.password_hash)
+        }) {
+            return Ok(AdminBootstrap::Unchanged);
+        }
+        let admin = new_user("admin", "admin", "*", password)?;
+        users.put_user(&admin).await.map_err(|e| e.to_string())?;
+        audit
+            .record(&origin.user_saved(before.as_ref(), &admin))
             .await
-            .map_err(|e| e.to_string())?;
+            .map_err(|e| format!("admin set, but the audit log could not record it: {e}"))?;
         return Ok(AdminBootstrap::SetFromEnvironment);
     }
     if generate
@@ -211,10 +226,12 @@ pub async fn ensure_admin(
             .is_empty()
     {
         let password = random_password();
-        users
-            .put_user(&new_user("admin", "admin", "*", &password)?)
+        let admin = new_user("admin", "admin", "*", &password)?;
+        users.put_user(&admin).await.map_err(|e| e.to_string())?;
+        audit
+            .record(&origin.user_saved(None, &admin))
             .await
-            .map_err(|e| e.to_string())?;
+            .map_err(|e| format!("admin created, but the audit log could not record it: {e}"))?;
         return Ok(AdminBootstrap::Generated(password));
     }
     Ok(AdminBootstrap::Unchanged)

@@ -1,19 +1,21 @@
 //! The router and its handlers, one file per family of routes: `telemetry` (`POST
 //! /telemetry`), `artifacts` (upload and download links, uploads and downloads), `navigate`
 //! (folder listings as JSON), `files` (the HTML browser), `runs` (`GET /api/v1/runs`),
-//! `run_page` (one run), `run_delete` (deleting one), `scenarios` (the dataset export), `console` (the web console),
+//! `run_page` (one run), `run_delete` (deleting one), `audit` (the audit log), `retention` (how long runs stay), `scenarios` (the dataset export), `console` (the web console),
 //! `guards` (what every request passes first), `openapi` (`/openapi.json` and `/healthz`),
 //! `operations` (`/readyz`, `/metrics`). Handlers parse and check input, then call the
 //! store through its traits; they never touch files or build storage keys themselves (the
 //! model's `RunKey` and `ArtifactName` do). Wire types are defined here, not in the store.
 
 pub(crate) mod artifacts;
+pub(crate) mod audit;
 pub mod console;
 pub(crate) mod files;
 pub mod guards;
 pub(crate) mod navigate;
 pub mod openapi;
 pub mod operations;
+pub mod retention;
 pub(crate) mod run_delete;
 pub(crate) mod run_page;
 pub mod runs;
@@ -138,6 +140,11 @@ pub fn router(state: AppState) -> Router {
             get(artifacts::stored_file),
         )
         .route("/api/v1/scenarios", get(scenarios::export_scenarios))
+        .route("/api/v1/audit", get(audit::list_audit))
+        .route(
+            "/api/v1/retention",
+            get(retention::get_retention).put(retention::put_retention),
+        )
         .route("/telemetry", post(telemetry::post_telemetry))
         .route("/presigned-url", get(artifacts::presigned_url))
         .route("/download-url/{*path}", get(artifacts::download_url))

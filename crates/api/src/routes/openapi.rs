@@ -12,8 +12,8 @@ use utoipa::OpenApi;
 use krkn_telemetry_model::keys::{MAX_SEGMENT_BYTES, SEGMENT_PATTERN};
 
 use super::{
-    artifacts, console, files, navigate, operations, run_delete, run_page, runs, scenarios,
-    telemetry,
+    artifacts, audit, console, files, navigate, operations, retention, run_delete, run_page, runs,
+    scenarios, telemetry,
 };
 
 /// The routes and schemas the document lists.
@@ -45,6 +45,9 @@ use super::{
         run_page::get_run,
         run_delete::delete_run,
         scenarios::export_scenarios,
+        audit::list_audit,
+        retention::get_retention,
+        retention::put_retention,
         files::root,
         files::files_root,
         files::files_group,

@@ -8,6 +8,7 @@ use krkn_telemetry_model::keys::RunKey;
 use serde::Serialize;
 
 use super::{AppState, Authenticated};
+use crate::audit::Origin;
 use crate::error::ApiError;
 use crate::server::ClientAddr;
 
@@ -37,7 +38,7 @@ pub struct RunDeleted {
         (status = 401, description = "No or wrong credentials (WWW-Authenticate: Basic)", body = String, content_type = "text/plain"),
         (status = 403, description = "Only admins with access to the group may delete", body = String, content_type = "text/plain"),
         (status = 404, description = "No such run (never filed, or deleted already: a second delete answers this)", body = String, content_type = "text/plain"),
-        (status = 503, description = "Storage is unavailable; deleting again finishes the job", body = String, content_type = "text/plain")
+        (status = 503, description = "Storage is unavailable; deleting again finishes the job. Or the run is deleted but the audit log could not record it (the text says so)", body = String, content_type = "text/plain")
     ),
     security(("basic" = []))
 )]
@@ -55,15 +56,31 @@ pub async fn delete_run(
             key.prefix().trim_end_matches('/')
         )));
     };
-    let client = client.map(|axum::Extension(ClientAddr(address))| address.to_string());
+    let client = client.map_or_else(
+        || "-".to_owned(),
+        |axum::Extension(ClientAddr(address))| address.to_string(),
+    );
     tracing::warn!(
         user = %user.name,
-        client = client.as_deref().unwrap_or("-"),
+        client = %client,
         group = key.group(),
         request_id = key.request_id(),
         objects = deleted.objects,
         "run deleted"
     );
+    let origin = Origin::Api {
+        user: user.name.clone(),
+        client,
+    };
+    state
+        .backend
+        .audit
+        .record(&origin.run_deleted(key.group(), key.request_id(), &deleted))
+        .await
+        .map_err(|source| ApiError::NotAudited {
+            done: format!("run {} deleted", key.prefix().trim_end_matches('/')),
+            source,
+        })?;
     Ok(Json(RunDeleted {
         group: key.group().to_owned(),
         request_id: key.request_id().to_owned(),

@@ -1,18 +1,21 @@
 //! Where documents, artifacts, the run index and users live.
 //!
-//! Only this module touches storage. Three small traits say what the routes need:
+//! Only this module touches storage. Five small traits say what the routes need:
 //! [`ObjectStore`] (documents and files, and links to them), [`RunIndex`] (one entry per run
-//! and per scenario) and [`UserStore`]; a fourth, [`ServedLinks`], is what only a store whose
+//! and per scenario), [`UserStore`], [`AuditLog`] (admin actions) and [`RetentionStore`]; a sixth, [`ServedLinks`], is what only a store whose
 //! links this server serves itself has (uploads and downloads through them). Two backends
 //! implement them with one behaviour: [`local`] (files under a data directory, SQLite,
 //! HMAC-signed links served by this server) and [`aws`] (S3, DynamoDB, S3 presigned links).
-//! Files: [`records`] (what the stores keep), [`run_query`] (which runs to list, defined
+//! Files: [`records`] (what the stores keep), [`audit`] (the audit log's records),
+//! [`retention`] (how long runs are kept), [`run_query`] (which runs to list, defined
 //! once), [`served`] (uploads and downloads through served links), [`error`].
 
+pub mod audit;
 pub mod aws;
 pub mod error;
 pub mod local;
 pub mod records;
+pub mod retention;
 pub mod run_query;
 pub mod served;
 
@@ -21,6 +24,7 @@ use std::time::Duration;
 
 use async_trait::async_trait;
 
+pub use audit::{AuditPage, AuditPosition, AuditQuery, AuditRecord};
 pub use aws::AwsStore;
 pub use error::StoreError;
 pub use local::LocalStore;
@@ -28,6 +32,7 @@ pub use records::{
     EntryKind, ListEntry, ObjectInfo, PutOutcome, RunRecord, ScenarioRecord, StoredRow,
     UploadRequest, UserRecord,
 };
+pub use retention::{MAX_RETENTION_DAYS, RetentionRule};
 pub use run_query::{RunPage, RunPosition, RunQuery, RunSummary, run_tag_of};
 pub use served::{ServedLinks, UploadError};
 
@@ -103,6 +108,29 @@ pub trait UserStore: Send + Sync {
     async fn list_users(&self) -> Result<Vec<UserRecord>, StoreError>;
 }
 
+/// Admin actions, kept for as long as the store (no expiry): who, what, when, from where.
+#[async_trait]
+pub trait AuditLog: Send + Sync {
+    /// Appends a record.
+    async fn record(&self, record: &AuditRecord) -> Result<(), StoreError>;
+    /// One page of records, newest first.
+    async fn audit_page(&self, query: &AuditQuery) -> Result<AuditPage, StoreError>;
+}
+
+/// Retention rules: days per group and a default (`group = None`).
+#[async_trait]
+pub trait RetentionStore: Send + Sync {
+    /// Every rule, the default first, then by group.
+    async fn retention_rules(&self) -> Result<Vec<RetentionRule>, StoreError>;
+    /// Sets (`Some`) or removes (`None`) the rule of `group` (the default when `None`);
+    /// the days it said before.
+    async fn set_retention(
+        &self,
+        group: Option<&str>,
+        days: Option<u32>,
+    ) -> Result<Option<u32>, StoreError>;
+}
+
 /// One backend: its faces, and the links it serves itself when it is the embedded store
 /// (the upload and download routes exist only there; S3 serves its own links).
 #[derive(Clone)]
@@ -113,6 +141,10 @@ pub struct Backend {
     pub index: Arc<dyn RunIndex>,
     /// Users.
     pub users: Arc<dyn UserStore>,
+    /// The audit log.
+    pub audit: Arc<dyn AuditLog>,
+    /// Retention rules.
+    pub retention: Arc<dyn RetentionStore>,
     /// Uploads and downloads through links this server serves (`None` on S3).
     pub served: Option<Arc<dyn ServedLinks>>,
 }
@@ -146,6 +178,8 @@ impl Backend {
             objects: store.clone(),
             index: store.clone(),
             users: store.clone(),
+            audit: store.clone(),
+            retention: store.clone(),
             served: Some(store),
         }
     }
@@ -155,7 +189,9 @@ impl Backend {
         Backend {
             objects: store.clone(),
             index: store.clone(),
-            users: store,
+            users: store.clone(),
+            audit: store.clone(),
+            retention: store,
             served: None,
         }
     }

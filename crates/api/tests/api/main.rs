@@ -39,6 +39,7 @@ macro_rules! backend_tests {
 }
 
 mod api_gateway;
+mod audit;
 mod aws;
 mod cli;
 mod console;
@@ -53,6 +54,7 @@ mod navigate;
 mod operations;
 mod process;
 mod protocol;
+mod retention;
 mod run_filters;
 mod runs;
 mod scenarios;

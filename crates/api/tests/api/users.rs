@@ -12,14 +12,18 @@ async fn first_start_creates_an_admin_that_can_log_in() {
     let dir = tempfile::tempdir().expect("dir");
     let backend = Backend::local(LocalStore::open(dir.path()).expect("store"));
     // An empty KRKN_TELEMETRY_ADMIN_PASSWORD counts as unset.
-    let AdminBootstrap::Generated(password) = ensure_admin(backend.users.as_ref(), Some(""), true)
-        .await
-        .expect("bootstrap")
-    else {
+    let AdminBootstrap::Generated(password) = ensure_admin(
+        backend.users.as_ref(),
+        backend.audit.as_ref(),
+        Some(""),
+        true,
+    )
+    .await
+    .expect("bootstrap") else {
         panic!("an admin is generated on an empty store");
     };
     assert_eq!(
-        ensure_admin(backend.users.as_ref(), None, true)
+        ensure_admin(backend.users.as_ref(), backend.audit.as_ref(), None, true)
             .await
             .expect("again"),
         AdminBootstrap::Unchanged

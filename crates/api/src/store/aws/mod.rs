@@ -1,7 +1,8 @@
 //! The AWS store: documents and files in S3, the run index and users in one DynamoDB table.
 //!
 //! Table layout (also in ARCHITECTURE.md): runs `pk = GROUP#<group>, sk = RUN#<request_id>`;
-//! scenarios `sk = RUN#<request_id>#SCENARIO#<0000>`; users `pk = USERS, sk = <name>`; GSI
+//! scenarios `sk = RUN#<request_id>#SCENARIO#<0000>`; users `pk = USERS, sk = <name>`; the
+//! audit log `pk = AUDIT, sk = <at>#<uuid>`; retention rules `pk = RETENTION, sk = <group>|*`; GSI
 //! `gsi1` lists runs by time (`gsi1pk = RUNS, gsi1sk = <filed time>#<group>/<request_id>`),
 //! `gsi2` a group's runs by time (`gsi2pk = GROUP#<group>, gsi2sk = <filed time>#<request_id>`).
 //! Run queries are DynamoDB `Query` calls on one of the two, newest first, with the other
@@ -11,13 +12,15 @@
 //! Files: `settings` (where the store lives), `provision` (bucket and table), `objects` (S3),
 //! `items` (how runs, scenarios and users are written as DynamoDB items, and read back),
 //! `index` (the run index: writes, counts, export rows, run queries), `removal` (deleting a
-//! run: its items, then its objects), `users`.
+//! run: its items, then its objects), `users`, `audit` (the audit log), `retention` (the rules).
 
+mod audit;
 mod index;
 mod items;
 mod objects;
 mod provision;
 mod removal;
+mod retention;
 mod settings;
 mod users;
 

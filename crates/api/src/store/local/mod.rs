@@ -16,8 +16,10 @@
 //!   migrations, group commit, the run rows and queries;
 //! - `removal`: deleting a run (its rows, then its folder);
 //! - `users`: users and their password hashes;
+//! - `audit`: the audit log of admin actions; `retention`: how long each group's runs stay;
 //! - `links`: the signing key and the links signed with it.
 
+mod audit;
 mod checksums;
 mod connections;
 mod document_log;
@@ -31,6 +33,7 @@ mod objects;
 mod paths;
 mod private_files;
 mod removal;
+mod retention;
 mod schema;
 mod uploads;
 mod users;
@@ -49,8 +52,9 @@ use self::group_commit::GroupCommit;
 use self::paths::io;
 use super::served::{Download, ServedLinks, StoredUpload, UploadBody, UploadError};
 use super::{
-    ListEntry, ObjectInfo, ObjectStore, PutOutcome, RunIndex, RunPage, RunQuery, RunRecord,
-    RunSummary, StoreError, StoredRow, UploadRequest, UserRecord, UserStore,
+    AuditLog, AuditPage, AuditQuery, AuditRecord, ListEntry, ObjectInfo, ObjectStore, PutOutcome,
+    RetentionRule, RetentionStore, RunIndex, RunPage, RunQuery, RunRecord, RunSummary, StoreError,
+    StoredRow, UploadRequest, UserRecord, UserStore,
 };
 use crate::signing::{LinkClaims, LinkError, Signer};
 
@@ -293,6 +297,36 @@ impl UserStore for LocalStore {
 
     async fn list_users(&self) -> Result<Vec<UserRecord>, StoreError> {
         self.blocking(|s| s.read_users()).await
+    }
+}
+
+#[async_trait]
+impl AuditLog for LocalStore {
+    async fn record(&self, record: &AuditRecord) -> Result<(), StoreError> {
+        let record = record.clone();
+        self.blocking(move |s| s.append_audit(&record)).await
+    }
+
+    async fn audit_page(&self, query: &AuditQuery) -> Result<AuditPage, StoreError> {
+        let query = query.clone();
+        self.blocking(move |s| s.read_audit(&query)).await
+    }
+}
+
+#[async_trait]
+impl RetentionStore for LocalStore {
+    async fn retention_rules(&self) -> Result<Vec<RetentionRule>, StoreError> {
+        self.blocking(|s| s.read_retention()).await
+    }
+
+    async fn set_retention(
+        &self,
+        group: Option<&str>,
+        days: Option<u32>,
+    ) -> Result<Option<u32>, StoreError> {
+        let group = group.map(str::to_owned);
+        self.blocking(move |s| s.write_retention(group.as_deref(), days))
+            .await
     }
 }
 

@@ -70,6 +70,11 @@ pub(super) fn open_index(data_dir: &Path) -> Result<Connection, StoreError> {
          CREATE TABLE IF NOT EXISTS users (
              name TEXT PRIMARY KEY, role TEXT NOT NULL, groups TEXT NOT NULL,
              password_hash TEXT NOT NULL);
+         CREATE TABLE IF NOT EXISTS audit (
+             seq INTEGER PRIMARY KEY AUTOINCREMENT, at TEXT NOT NULL, actor TEXT NOT NULL,
+             via TEXT NOT NULL, source TEXT NOT NULL, action TEXT NOT NULL,
+             target TEXT NOT NULL, grp TEXT, details TEXT NOT NULL);
+         CREATE TABLE IF NOT EXISTS retention (grp TEXT PRIMARY KEY, days INTEGER NOT NULL);
          COMMIT;",
     )?;
     connection.execute_batch(document_log::SCHEMA)?;
