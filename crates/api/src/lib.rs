@@ -16,7 +16,8 @@
 //!   (`/api/v1/runs`, one run and its files), the dataset export (`/api/v1/scenarios`), the
 //!   web console (`/console/`), `/healthz`, `/openapi.json` (generated from the handlers'
 //!   annotations, `routes::openapi`), and the guards every request passes first.
-//! - [`lambda`]: the router behind API Gateway (stage prefix stripped).
+//! - [`lambda`]: the router behind API Gateway (stage prefix stripped); [`lambda_sweep`]: the
+//!   same binary as the scheduled retention sweep.
 //! - [`server`]: the standalone server: hyper with timeouts, a connection cap and a clean
 //!   stop on SIGTERM; [`access_log`]: its request ids and access lines.
 //! - [`error`]: every failure as a status code and a message that names the problem.
@@ -30,6 +31,7 @@ pub mod auth;
 pub mod config;
 pub mod error;
 pub mod lambda;
+pub mod lambda_sweep;
 pub mod metrics;
 pub mod retention;
 pub mod routes;

@@ -169,8 +169,8 @@ enum RetentionAction {
         #[arg(long)]
         group: Option<String>,
     },
-    /// Delete every run past its retention now (what `serve` does every hour; on AWS,
-    /// schedule this).
+    /// Delete every run past its retention now (what `serve` does every hour, and on AWS the
+    /// template's scheduled RetentionSweepFunction).
     Sweep {
         /// The time to sweep at, RFC 3339 (default: now). For rehearsals and tests.
         #[arg(long, hide = true)]

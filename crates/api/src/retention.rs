@@ -2,8 +2,9 @@
 //! group's rule (or the default) says, the way an admin's delete does (index entries, then
 //! objects), and records each in the audit log as `run_expired`. The same sweep serves both
 //! stores, so the index and the objects always go together: the embedded server runs it in
-//! the background, and on AWS `krkn-telemetry-api retention sweep --store aws` does (from a
-//! schedule). The clock is a parameter, so tests set it.
+//! the background, on AWS the scheduled Lambda runs it ([`crate::lambda_sweep`]), and
+//! `krkn-telemetry-api retention sweep` runs it by hand. The clock is a parameter, so tests
+//! set it.
 
 use std::collections::HashSet;
 use std::time::Duration;

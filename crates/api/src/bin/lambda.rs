@@ -1,4 +1,6 @@
-//! `krkn-telemetry-lambda`: the service as an AWS Lambda function (API Gateway proxy events).
+//! `krkn-telemetry-lambda`: the service as an AWS Lambda function (API Gateway proxy events),
+//! or, with `KRKN_TELEMETRY_LAMBDA_TASK=retention-sweep`, the scheduled retention sweep
+//! (EventBridge events; `lambda_sweep`).
 //!
 //! Store selection by environment: `BUCKET_NAME` + `TABLE_NAME` select S3 + DynamoDB (what
 //! `infra/template.yaml` deploys); without them, `KRKN_TELEMETRY_DATA_DIR` (default
@@ -9,11 +11,12 @@
 //! every change made since. Users are added once after deploy with
 //! `krkn-telemetry-api user add --store aws` (README, "Deploy to AWS").
 
+use krkn_telemetry_api::lambda_sweep::{LambdaTask, TASK_VAR, sweep_event};
 use krkn_telemetry_api::startup::{
     ADMIN_PASSWORD_VAR, LogStyle, StoreChoice, init_tracing, open_store,
 };
 use krkn_telemetry_api::{ApiConfig, AppState, lambda, router};
-use lambda_http::{Error, Request, service_fn};
+use lambda_http::{Error, LambdaEvent, Request, service_fn};
 
 // The system allocator, not mimalloc: glibc hands the ~19 MiB argon2 block of a password check
 // back to the OS when it is freed, mimalloc kept it (idle RSS 39 MiB against 16 MiB measured),
@@ -27,6 +30,21 @@ const LAMBDA_EXPORT_MAX_BYTES: u64 = 4 * 1024 * 1024;
 #[tokio::main]
 async fn main() -> Result<(), Error> {
     init_tracing(LogStyle::Lambda);
+    let task = LambdaTask::from_var(std::env::var(TASK_VAR).ok().as_deref())?;
+    if task == LambdaTask::RetentionSweep {
+        let backend = open_store(&StoreChoice::from_lambda_env()?).await?.backend;
+        return lambda_http::lambda_runtime::run(service_fn(
+            move |event: LambdaEvent<serde_json::Value>| {
+                let backend = backend.clone();
+                async move {
+                    sweep_event(&backend, &event.payload)
+                        .await
+                        .map_err(Error::from)
+                }
+            },
+        ))
+        .await;
+    }
     let mut config = lambda::behind_api_gateway(ApiConfig::from_env()?);
     if std::env::var_os("KRKN_TELEMETRY_EXPORT_MAX_BYTES").is_none() {
         // Lambda refuses a payload over 6 MB; exports continue by cursor instead.

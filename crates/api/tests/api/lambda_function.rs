@@ -79,24 +79,42 @@ fn operator(kind: Kind, dir: &Path, args: &[&str], aws: &Option<AwsSettings>) {
     );
 }
 
+/// Waits until the emulator listens on `port`: a function started before gives up at once
+/// (connection refused).
+fn wait_for_emulator(emulator: &mut Child, port: u16, within: Duration) {
+    let deadline = Instant::now() + within;
+    while std::net::TcpStream::connect(("127.0.0.1", port)).is_err() {
+        if let Ok(Some(status)) = emulator.try_wait() {
+            panic!("cargo-lambda's emulator exited while starting: {status}");
+        }
+        assert!(
+            Instant::now() < deadline,
+            "the emulator did not listen on {port}"
+        );
+        std::thread::sleep(Duration::from_millis(50));
+    }
+}
+
+/// The environment that points the function at the bucket and table of `settings`, with its
+/// keys.
+fn aws_env(settings: &AwsSettings) -> Vec<(String, String)> {
+    let keys = settings.keys.as_ref().expect("IAM keys");
+    vec![
+        ("BUCKET_NAME".to_owned(), settings.bucket.clone()),
+        ("TABLE_NAME".to_owned(), settings.table.clone()),
+        (
+            "AWS_ENDPOINT_URL".to_owned(),
+            settings.endpoint.clone().expect("moto"),
+        ),
+        ("AWS_ACCESS_KEY_ID".to_owned(), keys.id.clone()),
+        ("AWS_SECRET_ACCESS_KEY".to_owned(), keys.secret.clone()),
+    ]
+}
+
 impl Function {
-    /// Starts the emulator, prepares the store and its users, starts the function.
+    /// Prepares the store and its users, starts the emulator and the function.
     pub async fn start(store: Store) -> Function {
         let dir = tempfile::tempdir().expect("temp dir");
-        let port = free_port();
-        let log = dir.path().join("function.log");
-        let emulator_log = File::create(dir.path().join("emulator.log")).expect("log file");
-        // --ignore-changes: the emulator must not reload on files other tests write.
-        let emulator = Command::new(cargo_lambda())
-            .args(["lambda", "watch", "--only-lambda-apis", "--ignore-changes"])
-            .args(["-A", "127.0.0.1", "-P"])
-            .arg(port.to_string())
-            .arg("--manifest-path")
-            .arg(concat!(env!("CARGO_MANIFEST_DIR"), "/../../Cargo.toml"))
-            .stdout(emulator_log.try_clone().expect("log file"))
-            .stderr(emulator_log)
-            .spawn()
-            .expect("cargo-lambda starts");
         let mut function_env: Vec<(String, String)> = Vec::new();
         let mut secrets = vec![
             PASSWORD.to_owned(),
@@ -111,29 +129,62 @@ impl Function {
             }
             Store::MotoIam => {
                 let (admin, function) = moto_iam_settings();
-                let place = |settings: &AwsSettings| {
-                    let keys = settings.keys.as_ref().expect("IAM keys");
-                    vec![
-                        ("BUCKET_NAME".to_owned(), settings.bucket.clone()),
-                        ("TABLE_NAME".to_owned(), settings.table.clone()),
-                        (
-                            "AWS_ENDPOINT_URL".to_owned(),
-                            settings.endpoint.clone().expect("moto"),
-                        ),
-                        ("AWS_ACCESS_KEY_ID".to_owned(), keys.id.clone()),
-                        ("AWS_SECRET_ACCESS_KEY".to_owned(), keys.secret.clone()),
-                    ]
-                };
                 let admin = Some(admin);
                 operator(Kind::MotoIam, dir.path(), &["init"], &admin);
                 operator(Kind::MotoIam, dir.path(), ADD_ADMIN, &admin);
                 secrets.push(function.keys.as_ref().expect("keys").secret.clone());
-                function_env = place(&function);
+                function_env = aws_env(&function);
             }
         }
+        Function::launch(dir, function_env, secrets)
+    }
+
+    /// Starts the function as the retention sweep (`KRKN_TELEMETRY_LAMBDA_TASK`, as the
+    /// template's `RetentionSweepFunction`) on the bucket and table of `aws`, as the function's
+    /// IAM principal.
+    pub fn start_sweep(aws: &AwsSettings) -> Function {
+        let (_, function) = moto_iam_settings();
+        let principal = AwsSettings {
+            keys: function.keys,
+            ..aws.clone()
+        };
+        let mut function_env = aws_env(&principal);
+        function_env.push((
+            "KRKN_TELEMETRY_LAMBDA_TASK".to_owned(),
+            "retention-sweep".to_owned(),
+        ));
+        let secret = principal.keys.as_ref().expect("keys").secret.clone();
+        Function::launch(
+            tempfile::tempdir().expect("temp dir"),
+            function_env,
+            vec![secret],
+        )
+    }
+
+    /// Starts cargo-lambda's emulator on a free port and the function under it with `env`.
+    fn launch(
+        dir: tempfile::TempDir,
+        env: Vec<(String, String)>,
+        secrets: Vec<String>,
+    ) -> Function {
+        let port = free_port();
+        let log = dir.path().join("function.log");
+        let emulator_log = File::create(dir.path().join("emulator.log")).expect("log file");
+        // --ignore-changes: the emulator must not reload on files other tests write.
+        let mut emulator = Command::new(cargo_lambda())
+            .args(["lambda", "watch", "--only-lambda-apis", "--ignore-changes"])
+            .args(["-A", "127.0.0.1", "-P"])
+            .arg(port.to_string())
+            .arg("--manifest-path")
+            .arg(concat!(env!("CARGO_MANIFEST_DIR"), "/../../Cargo.toml"))
+            .stdout(emulator_log.try_clone().expect("log file"))
+            .stderr(emulator_log)
+            .spawn()
+            .expect("cargo-lambda starts");
+        wait_for_emulator(&mut emulator, port, Duration::from_secs(30));
         let function_log = File::create(&log).expect("log file");
         let function = Command::new(env!("CARGO_BIN_EXE_krkn-telemetry-lambda"))
-            .envs(function_env.iter().map(|(k, v)| (k.as_str(), v.as_str())))
+            .envs(env.iter().map(|(k, v)| (k.as_str(), v.as_str())))
             .env(
                 "AWS_LAMBDA_RUNTIME_API",
                 format!("http://127.0.0.1:{port}/.rt"),
@@ -147,7 +198,7 @@ impl Function {
             .stderr(function_log)
             .spawn()
             .expect("krkn-telemetry-lambda starts");
-        let mut started = Function {
+        Function {
             emulator,
             function,
             invoke_url: format!("http://127.0.0.1:{port}/2015-03-31/functions/_/invocations"),
@@ -160,22 +211,6 @@ impl Function {
             log,
             secrets,
             _dir: dir,
-        };
-        started.wait_for_emulator(port, Duration::from_secs(30));
-        started
-    }
-
-    fn wait_for_emulator(&mut self, port: u16, within: Duration) {
-        let deadline = Instant::now() + within;
-        while std::net::TcpStream::connect(("127.0.0.1", port)).is_err() {
-            if let Ok(Some(status)) = self.emulator.try_wait() {
-                panic!("cargo-lambda's emulator exited while starting: {status}");
-            }
-            assert!(
-                Instant::now() < deadline,
-                "the emulator did not listen on {port}"
-            );
-            std::thread::sleep(Duration::from_millis(50));
         }
     }
 
@@ -183,7 +218,7 @@ impl Function {
     /// failed exchange is tried again (every request of the protocol is idempotent: krkn
     /// retries too); the third failure ends the test with the emulator's and the function's
     /// logs.
-    async fn invoke(&self, event: &Value) -> (Value, usize) {
+    pub async fn invoke(&self, event: &Value) -> (Value, usize) {
         let mut attempts = 0;
         let started = Instant::now();
         let answer = loop {
@@ -274,7 +309,8 @@ pub async fn seed(function: &Function) {
 
 /// The function's log: one JSON object per line (`AWS_LAMBDA_LOG_FORMAT=JSON`), an access
 /// line per request carrying the Lambda and the API Gateway request ids, and no secret.
-pub fn check_log(function: &Function) {
+/// The function's log so far, after checking that it holds no secret.
+pub fn log_without_secrets(function: &Function) -> String {
     let log = std::fs::read_to_string(&function.log).expect("function log");
     for secret in &function.secrets {
         assert!(
@@ -282,6 +318,11 @@ pub fn check_log(function: &Function) {
             "a secret is in the function's log:\n{log}"
         );
     }
+    log
+}
+
+pub fn check_log(function: &Function) {
+    let log = log_without_secrets(function);
     let mut requests = 0;
     for line in log.lines() {
         let entry: Value = serde_json::from_str(line)

@@ -7,10 +7,11 @@ use axum::body::Body;
 use axum::http::{Request, StatusCode};
 use krkn_telemetry_api::auth::new_user;
 use krkn_telemetry_api::retention::sweep;
-use krkn_telemetry_api::time::unix_now;
+use krkn_telemetry_api::time::{rfc3339, unix_now};
 use serde_json::{Value, json};
 
 use crate::helpers::*;
+use crate::lambda_function::{Function, log_without_secrets};
 
 const PERF_ID: &str = "1745343500-6a1f4e2b-0c7d-4e8f-9a1b-2c3d4e5f6a7b";
 const DAY: i64 = 86_400;
@@ -322,3 +323,66 @@ on_both_backends!(
     a_sweep_deletes_exactly_the_runs_past_their_rule,
     the_retention_commands_set_list_and_sweep,
 );
+
+/// An EventBridge scheduled event due at `at` (unix seconds), as the schedule sends it.
+fn scheduled_event(at: i64) -> Value {
+    json!({
+        "version": "0",
+        "id": "53dc4d37-cffa-4f76-80c9-8b7d4a4d2eaa",
+        "detail-type": "Scheduled Event",
+        "source": "aws.events",
+        "account": "123456789012",
+        "time": rfc3339(at),
+        "region": "us-east-1",
+        "resources": ["arn:aws:events:us-east-1:123456789012:rule/krkn-telemetry-sweep"],
+        "detail": {}
+    })
+}
+
+/// On AWS the sweep is the Lambda binary under the Runtime API, started by a schedule, as
+/// the function's IAM principal: it judges expiry at the event's time, deletes the expired
+/// run's index items and objects, records it, and names a bad event.
+#[tokio::test]
+async fn the_scheduled_function_sweeps_as_the_function_role() {
+    let app = spawn(Kind::MotoIam).await;
+    file_two_runs(&app).await;
+    app.backend
+        .retention
+        .set_retention(Some("perf"), Some(7))
+        .await
+        .expect("perf's rule");
+    let function = Function::start_sweep(app.aws.as_ref().expect("moto settings"));
+    let now = unix_now();
+    let (early, _) = function.invoke(&scheduled_event(now + 6 * DAY)).await;
+    assert_eq!(early["runs_deleted"], json!(0), "{early}");
+    let (due, _) = function.invoke(&scheduled_event(now + 8 * DAY)).await;
+    assert_eq!(due["runs_deleted"], json!(1), "{due}");
+    assert!(
+        due["objects_deleted"].as_u64().is_some_and(|n| n >= 1),
+        "{due}"
+    );
+    assert_eq!(due["as_of"], json!(rfc3339(now + 8 * DAY)), "{due}");
+    assert_eq!(listed(&app).await, [format!("default/{RUN_ID}")]);
+    assert_eq!(app.run_counts("perf", PERF_ID).await, (0, 0));
+    assert!(
+        app.objects()
+            .await
+            .iter()
+            .all(|(k, _)| !k.starts_with("perf/")),
+        "the expired run's objects are gone"
+    );
+    let audit = app.get("admin", "/api/v1/audit").await;
+    assert!(
+        audit.body.contains("run_expired") && audit.body.contains("retention sweep"),
+        "{}",
+        audit.body
+    );
+    let (bad, _) = function.invoke(&json!({"time": "yesterday"})).await;
+    assert!(
+        bad.to_string()
+            .contains(r#"\"yesterday\" is not an RFC 3339 time"#),
+        "{bad}"
+    );
+    let log = log_without_secrets(&function);
+    assert!(log.contains("retention sweep done"), "{log}");
+}
