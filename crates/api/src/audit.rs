@@ -135,6 +135,12 @@ impl Origin {
         )
     }
 
+    /// The index was changed by `fsck --repair` (`action` `index_repaired`) or `reindex`
+    /// (`index_rebuilt`), with what it did (counts, never a document).
+    pub fn index_changed(&self, action: &str, details: serde_json::Value) -> AuditRecord {
+        self.record(action, "index", None, details)
+    }
+
     /// A user was saved: added when `before` is `None`, changed otherwise (role, groups,
     /// and whether the password changed: never the password or a hash).
     pub fn user_saved(&self, before: Option<&UserRecord>, after: &UserRecord) -> AuditRecord {

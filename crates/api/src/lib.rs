@@ -20,6 +20,8 @@
 //!   same binary as the scheduled retention sweep.
 //! - [`server`]: the standalone server: hyper with timeouts, a connection cap and a clean
 //!   stop on SIGTERM; [`access_log`]: its request ids and access lines.
+//! - [`consistency`]: `fsck` (where the index and the objects disagree) and `reindex`.
+//! - [`indexing`]: a document's index entries, for filing and for rebuilding the index.
 //! - [`error`]: every failure as a status code and a message that names the problem.
 //! - [`retention`]: the sweep that deletes runs past their group's retention.
 //! - [`metrics`]: the Prometheus metrics (`/metrics`, `serve --metrics-listen`).
@@ -29,7 +31,9 @@ pub mod access_log;
 pub mod audit;
 pub mod auth;
 pub mod config;
+pub mod consistency;
 pub mod error;
+pub mod indexing;
 pub mod lambda;
 pub mod lambda_sweep;
 pub mod metrics;

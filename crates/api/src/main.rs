@@ -1,5 +1,11 @@
 //! `krkn-telemetry-api`: serve the API (embedded store or S3 + DynamoDB), create the AWS
 //! resources for local setups, manage users, delete runs, and read the audit log.
+//! `maintenance`: the commands that check and rebuild the index (`fsck`, `reindex`), and how
+//! every command records its admin action.
+
+mod maintenance;
+
+use maintenance::{check_store, rebuild_index, record_audit};
 
 use anyhow::Context;
 use clap::{Parser, Subcommand, ValueEnum};
@@ -13,8 +19,8 @@ use krkn_telemetry_api::startup::{
     LogStyle, OpenedStore, StoreChoice, admin_password_from_env, bootstrap_admin, init_tracing,
     open_store,
 };
+use krkn_telemetry_api::store::AuditQuery;
 use krkn_telemetry_api::store::aws::AwsSettings;
-use krkn_telemetry_api::store::{AuditQuery, AuditRecord, Backend};
 use krkn_telemetry_api::{ApiConfig, AppState, router};
 use krkn_telemetry_model::RunKey;
 use std::io::{Read, Write};
@@ -118,9 +124,6 @@ enum Command {
         #[command(flatten)]
         store: StoreArgs,
     },
-    /// Read the audit log of admin actions (run deleted, user added, changed or removed):
-    /// newest first, one tab-separated line per record (time, actor, via, source, action,
-    /// target, details as JSON), or JSON lines with --json.
     /// How long runs are kept: days per group and a default; `sweep` deletes what expired.
     Retention {
         #[command(subcommand)]
@@ -128,6 +131,35 @@ enum Command {
         #[command(flatten)]
         store: StoreArgs,
     },
+    /// Check that the index and the stored objects agree: index entries without a document,
+    /// documents without an entry, scenario entries without their run, outdated entries
+    /// (stale export rows, DynamoDB items without the gsi2 keys), changed or unreadable
+    /// documents, files without a document. One line per problem on stdout, a summary on
+    /// stderr; exits 1 while a problem is left.
+    Fsck {
+        /// Fix what loses nothing: remove entries whose document is gone, index documents
+        /// without an entry and outdated entries again from their document.
+        #[arg(long)]
+        repair: bool,
+        /// The report as one JSON object on stdout.
+        #[arg(long)]
+        json: bool,
+        #[command(flatten)]
+        store: StoreArgs,
+    },
+    /// Rebuild the index from the stored documents (keeping the filing times it knows), and
+    /// remove entries whose document is gone.
+    Reindex {
+        /// The report as one JSON object on stdout.
+        #[arg(long)]
+        json: bool,
+        #[command(flatten)]
+        store: StoreArgs,
+    },
+    /// Read the audit log of admin actions (run deleted, user added, changed or removed,
+    /// retention changed, index repaired or rebuilt): newest first, one tab-separated line
+    /// per record (time, actor, via, source, action, target, details as JSON), or JSON lines
+    /// with --json.
     Audit {
         /// At most this many records.
         #[arg(long, default_value_t = 100)]
@@ -246,6 +278,12 @@ async fn run(cli: Cli) -> anyhow::Result<()> {
             store,
         } => serve_api(listen, metrics_listen, retention_sweep_secs, store).await,
         Command::Retention { action, store } => manage_retention(action, &store).await,
+        Command::Fsck {
+            repair,
+            json,
+            store,
+        } => check_store(&open(&store).await?.backend, repair, json).await,
+        Command::Reindex { json, store } => rebuild_index(&open(&store).await?.backend, json).await,
         Command::Init { store } => {
             if store.store != StoreKind::Aws {
                 anyhow::bail!(
@@ -377,15 +415,6 @@ async fn manage_users(action: UserAction, store: StoreArgs) -> anyhow::Result<()
         }
     }
     Ok(())
-}
-
-/// Appends `record` to the audit log; when that fails, the error says that `done` stands.
-async fn record_audit(backend: &Backend, record: &AuditRecord, done: &str) -> anyhow::Result<()> {
-    backend
-        .audit
-        .record(record)
-        .await
-        .with_context(|| format!("{done} (that stands), but the audit log could not record it"))
 }
 
 /// `retention list|set|unset|sweep`; changes go to the audit log.

@@ -8,7 +8,8 @@
 //! HMAC-signed links served by this server) and [`aws`] (S3, DynamoDB, S3 presigned links).
 //! Files: [`records`] (what the stores keep), [`audit`] (the audit log's records),
 //! [`retention`] (how long runs are kept), [`run_query`] (which runs to list, defined
-//! once), [`served`] (uploads and downloads through served links), [`error`].
+//! once), [`served`] (uploads and downloads through served links), [`survey`] (what `fsck`
+//! reads of the index), [`error`].
 
 pub mod audit;
 pub mod aws;
@@ -18,6 +19,7 @@ pub mod records;
 pub mod retention;
 pub mod run_query;
 pub mod served;
+pub mod survey;
 
 use std::sync::Arc;
 use std::time::Duration;
@@ -35,6 +37,7 @@ pub use records::{
 pub use retention::{MAX_RETENTION_DAYS, RetentionRule};
 pub use run_query::{RunPage, RunPosition, RunQuery, RunSummary, run_tag_of};
 pub use served::{ServedLinks, UploadError};
+pub use survey::{IndexedRun, RunEntryFacts};
 
 /// Documents and files.
 #[async_trait]
@@ -93,6 +96,11 @@ pub trait RunIndex: Send + Sync {
         &self,
         runs: &[RunSummary],
     ) -> Result<Vec<Option<Vec<StoredRow>>>, StoreError>;
+    /// The groups with entries (for `fsck`).
+    async fn indexed_groups(&self) -> Result<Vec<String>, StoreError>;
+    /// Every run key of `group` with entries, by request id, as the index holds them (for
+    /// `fsck`).
+    async fn survey_group(&self, group: &str) -> Result<Vec<IndexedRun>, StoreError>;
 }
 
 /// Users with their role, groups and password hash.

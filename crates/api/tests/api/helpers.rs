@@ -295,3 +295,22 @@ impl TestApp {
             .expect("counts")
     }
 }
+
+/// A DynamoDB client on the table of `settings` (as the IAM-enforced moto's admin when it has
+/// keys), for tests that reach past the store to make an index as an older release or a cut
+/// short delete left it.
+pub async fn table_client(settings: &AwsSettings) -> aws_sdk_dynamodb::Client {
+    let mut loader = aws_config::defaults(aws_config::BehaviorVersion::latest())
+        .http_client(krkn_telemetry_api::store::aws::http_client())
+        .endpoint_url(settings.endpoint.as_deref().expect("moto"));
+    if let Some(keys) = &settings.keys {
+        loader = loader.credentials_provider(aws_sdk_dynamodb::config::Credentials::new(
+            &keys.id,
+            &keys.secret,
+            None,
+            None,
+            "test admin",
+        ));
+    }
+    aws_sdk_dynamodb::Client::new(&loader.load().await)
+}

@@ -42,6 +42,7 @@ mod api_gateway;
 mod audit;
 mod aws;
 mod cli;
+mod consistency;
 mod console;
 mod delete;
 mod events;

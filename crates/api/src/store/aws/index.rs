@@ -16,7 +16,8 @@ use super::items::{
 };
 use super::{AwsStore, explain, remote};
 use crate::store::{
-    RunIndex, RunPage, RunPosition, RunQuery, RunRecord, RunSummary, StoreError, StoredRow,
+    IndexedRun, RunIndex, RunPage, RunPosition, RunQuery, RunRecord, RunSummary, StoreError,
+    StoredRow,
 };
 
 /// DynamoDB reads one run query may make before it returns a shorter page and a cursor.
@@ -98,6 +99,14 @@ impl RunIndex for AwsStore {
 
     async fn remove_run(&self, group: &str, request_id: &str) -> Result<bool, StoreError> {
         self.delete_run_items(group, request_id).await
+    }
+
+    async fn indexed_groups(&self) -> Result<Vec<String>, StoreError> {
+        self.groups_of_run_items().await
+    }
+
+    async fn survey_group(&self, group: &str) -> Result<Vec<IndexedRun>, StoreError> {
+        self.survey_partition(group).await
     }
 
     async fn export_rows(

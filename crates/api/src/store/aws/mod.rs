@@ -22,6 +22,7 @@ mod provision;
 mod removal;
 mod retention;
 mod settings;
+mod survey;
 mod users;
 
 pub use settings::{AccessKeys, AwsSettings};

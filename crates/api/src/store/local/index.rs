@@ -209,7 +209,7 @@ pub(super) fn insert_run(tx: &rusqlite::Transaction<'_>, run: &RunRecord) -> rus
             s.exit_status,
             s.start_timestamp,
             s.end_timestamp,
-            s.export_row.as_ref().map(|_| EXPORT_VERSION),
+            EXPORT_VERSION,
             s.export_row
         ])?;
     }

@@ -35,6 +35,7 @@ mod private_files;
 mod removal;
 mod retention;
 mod schema;
+mod survey;
 mod uploads;
 mod users;
 
@@ -52,9 +53,9 @@ use self::group_commit::GroupCommit;
 use self::paths::io;
 use super::served::{Download, ServedLinks, StoredUpload, UploadBody, UploadError};
 use super::{
-    AuditLog, AuditPage, AuditQuery, AuditRecord, ListEntry, ObjectInfo, ObjectStore, PutOutcome,
-    RetentionRule, RetentionStore, RunIndex, RunPage, RunQuery, RunRecord, RunSummary, StoreError,
-    StoredRow, UploadRequest, UserRecord, UserStore,
+    AuditLog, AuditPage, AuditQuery, AuditRecord, IndexedRun, ListEntry, ObjectInfo, ObjectStore,
+    PutOutcome, RetentionRule, RetentionStore, RunIndex, RunPage, RunQuery, RunRecord, RunSummary,
+    StoreError, StoredRow, UploadRequest, UserRecord, UserStore,
 };
 use crate::signing::{LinkClaims, LinkError, Signer};
 
@@ -275,6 +276,15 @@ impl RunIndex for LocalStore {
     ) -> Result<Vec<Option<Vec<StoredRow>>>, StoreError> {
         let runs = runs.to_vec();
         self.blocking(move |s| s.read_export_rows(&runs)).await
+    }
+
+    async fn indexed_groups(&self) -> Result<Vec<String>, StoreError> {
+        self.blocking(|s| s.read_indexed_groups()).await
+    }
+
+    async fn survey_group(&self, group: &str) -> Result<Vec<IndexedRun>, StoreError> {
+        let group = group.to_owned();
+        self.blocking(move |s| s.read_group_survey(&group)).await
     }
 }
 
