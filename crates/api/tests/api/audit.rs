@@ -76,20 +76,8 @@ async fn stored_audit_bytes(app: &TestApp) -> String {
             rows.map(|r| r.expect("row")).collect::<Vec<_>>().join("\n")
         }
         Some(settings) => {
-            let mut loader = aws_config::defaults(aws_config::BehaviorVersion::latest())
-                .http_client(krkn_telemetry_api::store::aws::http_client())
-                .endpoint_url(settings.endpoint.as_deref().expect("moto"));
-            if let Some(keys) = &settings.keys {
-                loader = loader.credentials_provider(aws_sdk_dynamodb::config::Credentials::new(
-                    &keys.id,
-                    &keys.secret,
-                    None,
-                    None,
-                    "test",
-                ));
-            }
-            let shared = loader.load().await;
-            let items = aws_sdk_dynamodb::Client::new(&shared)
+            let table = crate::helpers::table_client(settings).await;
+            let items = table
                 .query()
                 .table_name(&settings.table)
                 .key_condition_expression("pk = :pk")

@@ -154,12 +154,8 @@ async fn raw_run_item(
     settings: &krkn_telemetry_api::store::aws::AwsSettings,
     run: &str,
 ) -> std::collections::HashMap<String, aws_sdk_dynamodb::types::AttributeValue> {
-    let shared = aws_config::defaults(aws_config::BehaviorVersion::latest())
-        .http_client(krkn_telemetry_api::store::aws::http_client())
-        .endpoint_url(settings.endpoint.as_deref().expect("moto"))
-        .load()
-        .await;
-    aws_sdk_dynamodb::Client::new(&shared)
+    crate::helpers::table_client(settings)
+        .await
         .query()
         .table_name(&settings.table)
         .key_condition_expression("pk = :pk")

@@ -359,21 +359,8 @@ async fn forget_export_rows(app: &TestApp) {
             assert_eq!(changed, 2);
         }
         Some(settings) => {
-            let mut loader = aws_config::defaults(aws_config::BehaviorVersion::latest())
-                .http_client(krkn_telemetry_api::store::aws::http_client())
-                .endpoint_url(settings.endpoint.as_deref().expect("moto"));
-            // On the IAM-enforced moto, as its admin (the function may not update items).
-            if let Some(keys) = &settings.keys {
-                loader = loader.credentials_provider(aws_sdk_dynamodb::config::Credentials::new(
-                    &keys.id,
-                    &keys.secret,
-                    None,
-                    None,
-                    "test admin",
-                ));
-            }
-            let shared = loader.load().await;
-            let dynamo = aws_sdk_dynamodb::Client::new(&shared);
+            let table = crate::helpers::table_client(settings).await;
+            let dynamo = table;
             for index in 0..2 {
                 dynamo
                     .update_item()
