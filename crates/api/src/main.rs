@@ -5,7 +5,7 @@
 
 mod maintenance;
 
-use maintenance::{check_store, rebuild_index, record_audit};
+use maintenance::{check_store, move_store, rebuild_index, record_audit};
 
 use anyhow::Context;
 use clap::{Parser, Subcommand, ValueEnum};
@@ -141,6 +141,23 @@ enum Command {
         /// without an entry and outdated entries again from their document.
         #[arg(long)]
         repair: bool,
+        /// The report as one JSON object on stdout.
+        #[arg(long)]
+        json: bool,
+        #[command(flatten)]
+        store: StoreArgs,
+    },
+    /// Copy every run, user, retention rule and audit record from one store to the other
+    /// (--data-dir for the local one, BUCKET_NAME/TABLE_NAME for aws): each object's SHA-256
+    /// checked on the target, each run indexed after its objects; resumable, and a rerun
+    /// copies nothing twice. Stops, overwriting nothing, where the target holds other bytes.
+    Migrate {
+        /// The store to copy from.
+        #[arg(long, value_enum)]
+        from: StoreKind,
+        /// The store to copy to.
+        #[arg(long, value_enum)]
+        to: StoreKind,
         /// The report as one JSON object on stdout.
         #[arg(long)]
         json: bool,
@@ -283,6 +300,23 @@ async fn run(cli: Cli) -> anyhow::Result<()> {
             json,
             store,
         } => check_store(&open(&store).await?.backend, repair, json).await,
+        Command::Migrate {
+            from,
+            to,
+            json,
+            store,
+        } => {
+            if from == to {
+                anyhow::bail!("--from and --to name the same store ({from:?}): nothing to move");
+            }
+            let side = |kind| StoreArgs {
+                store: kind,
+                data_dir: store.data_dir.clone(),
+            };
+            let source = open(&side(from)).await?.backend;
+            let target = open(&side(to)).await?.backend;
+            move_store(&source, &target, json).await
+        }
         Command::Reindex { json, store } => rebuild_index(&open(&store).await?.backend, json).await,
         Command::Init { store } => {
             if store.store != StoreKind::Aws {

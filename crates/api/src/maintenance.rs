@@ -1,11 +1,12 @@
 //! The commands that check and rebuild the index (`fsck`, `reindex`) with a progress bar on a
-//! terminal and a summary line, and [`record_audit`], how every command records its admin
+//! terminal and a summary line, `migrate`, and [`record_audit`], how every command records its admin
 //! action.
 
 use anyhow::Context;
 use krkn_telemetry_api::audit::Origin;
 use krkn_telemetry_api::consistency::Step;
 use krkn_telemetry_api::consistency::fsck::fsck;
+use krkn_telemetry_api::consistency::migrate::migrate;
 use krkn_telemetry_api::consistency::reindex::reindex;
 use krkn_telemetry_api::store::{AuditRecord, Backend};
 
@@ -105,6 +106,40 @@ pub(crate) async fn rebuild_index(backend: &Backend, json: bool) -> anyhow::Resu
         anyhow::bail!(
             "{} document(s) could not be indexed",
             report.unreadable.len()
+        );
+    }
+    Ok(())
+}
+
+/// `migrate --from K --to K [--json]`; recorded in the target's audit log.
+pub(crate) async fn move_store(
+    source: &Backend,
+    target: &Backend,
+    json: bool,
+) -> anyhow::Result<()> {
+    let bar = progress_bar();
+    let report = migrate(source, target, &|step| advance(&bar, step)).await;
+    bar.finish_and_clear();
+    let report = report?;
+    if json {
+        println!("{}", serde_json::to_string(&report)?);
+    } else {
+        for (run, why) in &report.skipped {
+            println!("not indexed: {run}: {why}");
+        }
+    }
+    eprintln!("{}", report.summary());
+    let details = serde_json::json!({
+        "runs": report.runs,
+        "objects_copied": report.objects_copied,
+        "bytes_copied": report.bytes_copied,
+    });
+    let record = Origin::command_line().index_changed("store_migrated", details);
+    record_audit(target, &record, "the migration is done").await?;
+    if !report.skipped.is_empty() {
+        anyhow::bail!(
+            "{} run(s) could not be indexed on the target",
+            report.skipped.len()
         );
     }
     Ok(())

@@ -1,9 +1,11 @@
 //! Keeping the index and the objects in agreement: [`fsck`] finds where they disagree (and
-//! repairs what is safe), [`reindex`] rebuilds the index from the stored documents. Both work
-//! through the store's traits only, so they behave alike on both stores; [`walk`] lists what
-//! the object store holds, group by group.
+//! repairs what is safe), [`reindex`] rebuilds the index from the stored documents, and
+//! [`migrate`] moves everything from one store to the other. All work through the store's
+//! traits only, so they behave alike on both stores; [`walk`] lists what the object store
+//! holds, group by group.
 
 pub mod fsck;
+pub mod migrate;
 pub mod reindex;
 pub mod walk;
 

@@ -51,6 +51,7 @@ mod hostile;
 mod lambda_function;
 mod lambda_runtime;
 mod malformed;
+mod migrate;
 mod navigate;
 mod operations;
 mod process;
