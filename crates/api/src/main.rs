@@ -5,7 +5,10 @@
 
 mod maintenance;
 
-use maintenance::{check_store, move_store, rebuild_index, record_audit};
+use maintenance::{
+    check_store, delete_run, export_store, import_store, move_store, print_audit, rebuild_index,
+    record_audit,
+};
 
 use anyhow::Context;
 use clap::{Parser, Subcommand, ValueEnum};
@@ -19,11 +22,9 @@ use krkn_telemetry_api::startup::{
     LogStyle, OpenedStore, StoreChoice, admin_password_from_env, bootstrap_admin, init_tracing,
     open_store,
 };
-use krkn_telemetry_api::store::AuditQuery;
 use krkn_telemetry_api::store::aws::AwsSettings;
 use krkn_telemetry_api::{ApiConfig, AppState, router};
-use krkn_telemetry_model::RunKey;
-use std::io::{Read, Write};
+use std::io::Read;
 use std::net::SocketAddr;
 use std::path::PathBuf;
 use std::process::ExitCode;
@@ -158,6 +159,30 @@ enum Command {
         /// The store to copy to.
         #[arg(long, value_enum)]
         to: StoreKind,
+        /// The report as one JSON object on stdout.
+        #[arg(long)]
+        json: bool,
+        #[command(flatten)]
+        store: StoreArgs,
+    },
+    /// Write a consistent copy of the embedded store (--data-dir) to a new folder: an online
+    /// backup of the index, every object, and SHA256SUMS (`sha256sum -c SHA256SUMS` checks
+    /// it). Safe while the server runs.
+    Export {
+        /// The folder to write (new, or empty).
+        #[arg(long)]
+        to: PathBuf,
+        /// The report as one JSON object on stdout.
+        #[arg(long)]
+        json: bool,
+        #[command(flatten)]
+        store: StoreArgs,
+    },
+    /// Make --data-dir (new, or empty) a store holding an export, after checking every sum.
+    Import {
+        /// The export's folder.
+        #[arg(long)]
+        from: PathBuf,
         /// The report as one JSON object on stdout.
         #[arg(long)]
         json: bool,
@@ -317,6 +342,18 @@ async fn run(cli: Cli) -> anyhow::Result<()> {
             let target = open(&side(to)).await?.backend;
             move_store(&source, &target, json).await
         }
+        Command::Export { to, json, store } => {
+            if store.store != StoreKind::Local {
+                anyhow::bail!("export copies the embedded store: use migrate for the aws store");
+            }
+            export_store(store.data_dir, to, json).await
+        }
+        Command::Import { from, json, store } => {
+            if store.store != StoreKind::Local {
+                anyhow::bail!("import fills an embedded store: use migrate for the aws store");
+            }
+            import_store(from, store.data_dir, json).await
+        }
         Command::Reindex { json, store } => rebuild_index(&open(&store).await?.backend, json).await,
         Command::Init { store } => {
             if store.store != StoreKind::Aws {
@@ -337,8 +374,10 @@ async fn run(cli: Cli) -> anyhow::Result<()> {
         Command::Run {
             action: RunAction::Delete { run },
             store,
-        } => delete_run(&run, &store).await,
-        Command::Audit { limit, json, store } => print_audit(limit, json, &store).await,
+        } => delete_run(&open(&store).await?.backend, &run).await,
+        Command::Audit { limit, json, store } => {
+            print_audit(&open(&store).await?.backend, limit, json).await
+        }
     }
 }
 
@@ -500,81 +539,5 @@ async fn manage_retention(action: RetentionAction, store: &StoreArgs) -> anyhow:
     )
     .await?;
     eprintln!("{done}");
-    Ok(())
-}
-
-/// `audit`: the newest `limit` records, as text or JSON lines.
-async fn print_audit(limit: usize, json: bool, store: &StoreArgs) -> anyhow::Result<()> {
-    let backend = open(store).await?.backend;
-    let mut query = AuditQuery {
-        before: None,
-        limit: limit.min(1000),
-        groups: None,
-    };
-    let mut left = limit;
-    let mut out = std::io::stdout().lock();
-    while left > 0 {
-        query.limit = left.min(1000);
-        let page = backend.audit.audit_page(&query).await?;
-        left -= page.records.len().min(left);
-        for record in &page.records {
-            if json {
-                serde_json::to_writer(&mut out, record)?;
-                writeln!(out)?;
-            } else {
-                writeln!(
-                    out,
-                    "{}\t{}\t{}\t{}\t{}\t{}\t{}",
-                    record.at,
-                    record.actor,
-                    record.via,
-                    record.source,
-                    record.action,
-                    record.target,
-                    record.details
-                )?;
-            }
-        }
-        match page.next {
-            Some(next) if !page.records.is_empty() || left > 0 => query.before = Some(next),
-            _ => break,
-        }
-    }
-    Ok(())
-}
-
-/// `run delete GROUP/ID`: the run's index entries, then its objects (`Backend::delete_run`).
-async fn delete_run(run: &str, store: &StoreArgs) -> anyhow::Result<()> {
-    let (group, request_id) = run
-        .split_once('/')
-        .with_context(|| format!("{run:?}: name the run as GROUP/REQUEST_ID"))?;
-    let key = RunKey::new(group, request_id)?;
-    let backend = open(store).await?.backend;
-    let Some(deleted) = backend.delete_run(&key).await? else {
-        anyhow::bail!("no run {run} (never filed, or deleted already)");
-    };
-    let origin = Origin::command_line();
-    record_audit(
-        &backend,
-        &origin.run_deleted(key.group(), key.request_id(), &deleted),
-        &format!("run {run} deleted"),
-    )
-    .await?;
-    tracing::warn!(
-        user = "(command line)",
-        group = key.group(),
-        request_id = key.request_id(),
-        objects = deleted.objects,
-        "run deleted"
-    );
-    eprintln!(
-        "run {run} deleted: {} object(s){}",
-        deleted.objects,
-        if deleted.indexed {
-            " and its index entries"
-        } else {
-            " (it had no index entries left: an earlier delete was cut short)"
-        }
-    );
     Ok(())
 }

@@ -1,5 +1,5 @@
 //! The commands that check and rebuild the index (`fsck`, `reindex`) with a progress bar on a
-//! terminal and a summary line, `migrate`, and [`record_audit`], how every command records its admin
+//! terminal and a summary line, `migrate`, `export` and `import`, `run delete`, `audit`, and [`record_audit`], how every command records its admin
 //! action.
 
 use anyhow::Context;
@@ -8,7 +8,12 @@ use krkn_telemetry_api::consistency::Step;
 use krkn_telemetry_api::consistency::fsck::fsck;
 use krkn_telemetry_api::consistency::migrate::migrate;
 use krkn_telemetry_api::consistency::reindex::reindex;
-use krkn_telemetry_api::store::{AuditRecord, Backend};
+use krkn_telemetry_api::store::AuditQuery;
+use krkn_telemetry_api::store::local::snapshot::{SnapshotReport, import_into};
+use krkn_telemetry_api::store::{AuditRecord, Backend, LocalStore};
+use krkn_telemetry_model::RunKey;
+use std::io::Write;
+use std::path::PathBuf;
 
 /// Appends `record` to the audit log; when that fails, the error says that `done` stands.
 pub(crate) async fn record_audit(
@@ -142,5 +147,126 @@ pub(crate) async fn move_store(
             report.skipped.len()
         );
     }
+    Ok(())
+}
+
+/// Prints a snapshot report: JSON, or the runs left out; then the summary line.
+fn print_snapshot(report: &SnapshotReport, json: bool, done: &str) -> anyhow::Result<()> {
+    if json {
+        println!("{}", serde_json::to_string(report)?);
+    } else {
+        for run in &report.left_out {
+            println!("left out (deleted while exporting): {run}");
+        }
+    }
+    eprintln!(
+        "{done}: {} run(s), {} object(s), {} bytes",
+        report.runs, report.objects, report.bytes
+    );
+    Ok(())
+}
+
+/// `export --to DIR`.
+pub(crate) async fn export_store(data_dir: PathBuf, to: PathBuf, json: bool) -> anyhow::Result<()> {
+    let shown = to.display().to_string();
+    let report = tokio::task::spawn_blocking(move || -> anyhow::Result<SnapshotReport> {
+        let store = LocalStore::open(&data_dir)?;
+        Ok(store.export_to(&to)?)
+    })
+    .await??;
+    print_snapshot(&report, json, &format!("export to {shown}"))
+}
+
+/// `import --from DIR`: the new store opens, and records the import in its audit log.
+pub(crate) async fn import_store(
+    from: PathBuf,
+    data_dir: PathBuf,
+    json: bool,
+) -> anyhow::Result<()> {
+    let source = from.display().to_string();
+    let (report, store) = tokio::task::spawn_blocking(move || -> anyhow::Result<_> {
+        let report = import_into(&from, &data_dir)?;
+        Ok((report, LocalStore::open(&data_dir)?))
+    })
+    .await??;
+    print_snapshot(&report, json, &format!("import from {source}"))?;
+    let backend = Backend::local(store);
+    let details =
+        serde_json::json!({"from": source, "runs": report.runs, "objects": report.objects});
+    let record = Origin::command_line().index_changed("store_imported", details);
+    record_audit(&backend, &record, "the import is done").await
+}
+
+/// `audit`: the newest `limit` records, as text or JSON lines.
+pub(crate) async fn print_audit(backend: &Backend, limit: usize, json: bool) -> anyhow::Result<()> {
+    let mut query = AuditQuery {
+        before: None,
+        limit: limit.min(1000),
+        groups: None,
+    };
+    let mut left = limit;
+    let mut out = std::io::stdout().lock();
+    while left > 0 {
+        query.limit = left.min(1000);
+        let page = backend.audit.audit_page(&query).await?;
+        left -= page.records.len().min(left);
+        for record in &page.records {
+            if json {
+                serde_json::to_writer(&mut out, record)?;
+                writeln!(out)?;
+            } else {
+                writeln!(
+                    out,
+                    "{}\t{}\t{}\t{}\t{}\t{}\t{}",
+                    record.at,
+                    record.actor,
+                    record.via,
+                    record.source,
+                    record.action,
+                    record.target,
+                    record.details
+                )?;
+            }
+        }
+        match page.next {
+            Some(next) if !page.records.is_empty() || left > 0 => query.before = Some(next),
+            _ => break,
+        }
+    }
+    Ok(())
+}
+
+/// `run delete GROUP/ID`: the run's index entries, then its objects (`Backend::delete_run`).
+pub(crate) async fn delete_run(backend: &Backend, run: &str) -> anyhow::Result<()> {
+    let (group, request_id) = run
+        .split_once('/')
+        .with_context(|| format!("{run:?}: name the run as GROUP/REQUEST_ID"))?;
+    let key = RunKey::new(group, request_id)?;
+    let Some(deleted) = backend.delete_run(&key).await? else {
+        anyhow::bail!("no run {run} (never filed, or deleted already)");
+    };
+    let origin = Origin::command_line();
+    record_audit(
+        backend,
+        &origin.run_deleted(key.group(), key.request_id(), &deleted),
+        &format!("run {run} deleted"),
+    )
+    .await?;
+    tracing::warn!(
+        user = "(command line)",
+        group = key.group(),
+        request_id = key.request_id(),
+        objects = deleted.objects,
+        "run deleted"
+    );
+    eprintln!(
+        "run {run} deleted: {} object(s){}",
+        deleted.objects,
+        if deleted.indexed {
+            " and its index entries"
+        } else {
+            " (it had no index entries left: an earlier delete was cut short)"
+        }
+    );
     Ok(())
 }

@@ -60,5 +60,6 @@ mod retention;
 mod run_filters;
 mod runs;
 mod scenarios;
+mod snapshot;
 mod telemetry;
 mod users;

@@ -15,7 +15,7 @@ const C: &str = "1745343502-72f38495-a6b7-48c9-fdae-bfc0d1e2f304";
 const ALERTS: &[u8] = b"2025-04-22T17:40:00Z critical KubeAPIDown\n";
 
 /// The runs pages the admin gets for a few filters.
-async fn answers(app: &TestApp) -> Vec<Value> {
+pub(crate) async fn answers(app: &TestApp) -> Vec<Value> {
     let mut pages = Vec::new();
     for query in [
         "",
@@ -32,7 +32,7 @@ async fn answers(app: &TestApp) -> Vec<Value> {
 }
 
 /// An embedded store with three runs in two groups, an uploaded file, a rule and records.
-async fn source() -> TestApp {
+pub(crate) async fn source() -> TestApp {
     let app = spawn(Kind::Local).await;
     for (group, id) in [("default", RUN_ID), ("perf", B), ("perf", C)] {
         let filed = app

@@ -17,7 +17,9 @@
 //! - `removal`: deleting a run (its rows, then its folder);
 //! - `users`: users and their password hashes;
 //! - `audit`: the audit log of admin actions; `retention`: how long each group's runs stay;
-//! - `links`: the signing key and the links signed with it.
+//! - `links`: the signing key and the links signed with it;
+//! - `survey`: what `fsck` reads of the tables; `snapshot`: a consistent export of the store
+//!   (online backup of the index, objects with their sums) and importing one.
 
 mod audit;
 mod checksums;
@@ -35,6 +37,7 @@ mod private_files;
 mod removal;
 mod retention;
 mod schema;
+pub mod snapshot;
 mod survey;
 mod uploads;
 mod users;
