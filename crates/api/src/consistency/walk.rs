@@ -20,9 +20,8 @@ pub struct StoredRun {
     pub objects: usize,
 }
 
-/// Every entry of the folder `prefix`, in name order. A name already seen is skipped: S3
-/// names a folder again on the page after one that ended with it (its `StartAfter` is a key,
-/// and the folder's keys sort after the folder's name).
+/// Every entry of the folder `prefix`, in name order, a page at a time (each page after the
+/// last name of the one before).
 pub async fn list_all(
     objects: &dyn ObjectStore,
     prefix: &str,
@@ -30,14 +29,10 @@ pub async fn list_all(
     let mut all: Vec<ListEntry> = Vec::new();
     loop {
         let after = all.last().map(|e| e.path.clone());
-        let page = objects.list(prefix, after.clone(), LIST_PAGE).await?;
+        let page = objects.list(prefix, after, LIST_PAGE).await?;
         let full = page.len() >= LIST_PAGE;
-        let before = all.len();
-        all.extend(
-            page.into_iter()
-                .filter(|e| after.as_ref().is_none_or(|a| e.path.as_str() > a.as_str())),
-        );
-        if !full || all.len() == before {
+        all.extend(page);
+        if !full {
             return Ok(all);
         }
     }
