@@ -8,8 +8,8 @@ use std::collections::{BTreeMap, BTreeSet};
 
 use serde::Serialize;
 
-use super::walk::{StoredRun, stored_groups, stored_runs};
-use super::{IndexFailure, Step, index_stored_document};
+use super::walk::{StoredRun, stored_runs};
+use super::{IndexFailure, Step, index_stored_document, known_groups};
 use crate::store::{Backend, IndexedRun, StoreError};
 
 /// One kind of disagreement.
@@ -100,11 +100,7 @@ pub async fn fsck(
     repair: bool,
     progress: &(dyn Fn(Step<'_>) + Sync),
 ) -> Result<FsckReport, StoreError> {
-    let mut groups: BTreeSet<String> = stored_groups(backend.objects.as_ref())
-        .await?
-        .into_iter()
-        .collect();
-    groups.extend(backend.index.indexed_groups().await?);
+    let groups = known_groups(backend).await?;
     let mut report = FsckReport {
         groups: groups.len(),
         ..FsckReport::default()
@@ -168,7 +164,7 @@ fn findings_of(
         repaired: false,
     };
     let document = objects.and_then(|o| o.document.as_ref());
-    let files = objects.map_or(0, |o| o.objects);
+    let files = objects.map_or(0, |o| o.files.len());
     let mut found = Vec::new();
     match (&index.entry, document) {
         (Some(_), None) => found.push(finding(

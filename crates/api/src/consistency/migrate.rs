@@ -11,9 +11,9 @@ use std::collections::{BTreeMap, HashSet};
 use serde::Serialize;
 use sha2::{Digest, Sha256};
 
-use super::walk::{list_all, stored_groups, stored_runs};
+use super::walk::{stored_groups, stored_runs};
 use super::{IndexFailure, Step, index_stored_document};
-use crate::store::{AuditQuery, AuditRecord, Backend, EntryKind, PutOutcome, StoreError};
+use crate::store::{AuditQuery, AuditRecord, Backend, PutOutcome, StoreError};
 
 /// Audit records read per page.
 const AUDIT_PAGE: usize = 500;
@@ -129,12 +129,9 @@ async fn migrate_group(
         .map_err(MigrateError::Source)?;
     progress(Step::Found(runs.len()));
     for run in runs {
-        let prefix = format!("{group}/{}/", run.request_id);
-        let files = list_all(from.objects.as_ref(), &prefix)
-            .await
-            .map_err(MigrateError::Source)?;
-        for file in files.iter().filter(|f| f.kind == EntryKind::File) {
-            copy_object(from, to, &format!("{prefix}{}", file.path), report).await?;
+        for file in &run.files {
+            let key = format!("{group}/{}/{file}", run.request_id);
+            copy_object(from, to, &key, report).await?;
         }
         let name = format!("{group}/{}", run.request_id);
         // Indexed on the target only if the source indexed it, with the source's filing time.

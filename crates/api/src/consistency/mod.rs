@@ -9,6 +9,8 @@ pub mod migrate;
 pub mod reindex;
 pub mod walk;
 
+use std::collections::BTreeSet;
+
 use krkn_telemetry_model::{ChaosRunTelemetry, RunKey};
 
 use crate::indexing::run_record_filed_at;
@@ -32,6 +34,16 @@ pub enum IndexFailure {
     /// The document is gone since it was listed, or does not parse.
     #[error("{0}")]
     Document(String),
+}
+
+/// Every group the objects or the index know, by name.
+pub(crate) async fn known_groups(backend: &Backend) -> Result<BTreeSet<String>, StoreError> {
+    let mut groups: BTreeSet<String> = walk::stored_groups(backend.objects.as_ref())
+        .await?
+        .into_iter()
+        .collect();
+    groups.extend(backend.index.indexed_groups().await?);
+    Ok(groups)
 }
 
 /// Writes the index entries of the stored document of `group/request_id` as filed at

@@ -4,12 +4,12 @@
 //! older layout up to date (on DynamoDB the `gsi2` keys of runs filed before them); entries
 //! whose document is gone are removed.
 
-use std::collections::{BTreeMap, BTreeSet};
+use std::collections::BTreeMap;
 
 use serde::Serialize;
 
-use super::walk::{stored_groups, stored_runs};
-use super::{IndexFailure, Step, index_stored_document};
+use super::walk::stored_runs;
+use super::{IndexFailure, Step, index_stored_document, known_groups};
 use crate::store::{Backend, StoreError};
 
 /// What a rebuild did.
@@ -43,11 +43,7 @@ pub async fn reindex(
     backend: &Backend,
     progress: &(dyn Fn(Step<'_>) + Sync),
 ) -> Result<ReindexReport, StoreError> {
-    let mut groups: BTreeSet<String> = stored_groups(backend.objects.as_ref())
-        .await?
-        .into_iter()
-        .collect();
-    groups.extend(backend.index.indexed_groups().await?);
+    let groups = known_groups(backend).await?;
     let mut report = ReindexReport::default();
     for group in &groups {
         let mut filed: BTreeMap<String, Option<String>> = backend

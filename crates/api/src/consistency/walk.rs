@@ -16,8 +16,8 @@ pub struct StoredRun {
     pub request_id: String,
     /// The document's listing entry (size, modification time), when there is one.
     pub document: Option<ListEntry>,
-    /// Objects in the folder, the document included.
-    pub objects: usize,
+    /// The names of the folder's objects, the document included.
+    pub files: Vec<String>,
 }
 
 /// Every entry of the folder `prefix`, in name order, a page at a time (each page after the
@@ -66,7 +66,11 @@ pub async fn stored_runs(
         runs.push(StoredRun {
             request_id: folder.path,
             document,
-            objects: files.iter().filter(|f| f.kind == EntryKind::File).count(),
+            files: files
+                .into_iter()
+                .filter(|f| f.kind == EntryKind::File)
+                .map(|f| f.path)
+                .collect(),
         });
     }
     Ok(runs)

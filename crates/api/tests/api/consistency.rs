@@ -20,18 +20,6 @@ const E: &str = "1745343404-3ebf4051-6273-4485-b96a-7b8c9daebfc0";
 const F: &str = "1745343405-4fc05162-7384-4596-ca7b-8c9daebfc0d1";
 const G: &str = "1745343406-50d16273-8495-46a7-db8c-9daebfc0d1e2";
 
-/// Files the seed document as `group/id`.
-async fn file(app: &TestApp, group: &str, id: &str) {
-    let filed = app
-        .post_telemetry(
-            "uploader",
-            &format!("request_id={id}&telemetry_group={group}"),
-            SEED,
-        )
-        .await;
-    assert_eq!(filed.status, StatusCode::OK, "{}", filed.body);
-}
-
 /// The runs page of `query` as the admin sees it (JSON).
 async fn runs_page(app: &TestApp, query: &str) -> Value {
     let page = app.get("admin", &format!("/api/v1/runs{query}")).await;
@@ -214,10 +202,10 @@ async fn file_runs(app: &TestApp) {
         ("perf", C),
         ("perf", D),
     ] {
-        file(app, group, id).await;
+        app.file_seed(group, id).await;
     }
     if app.aws.is_some() {
-        file(app, "default", E).await;
+        app.file_seed("default", E).await;
     }
 }
 

@@ -254,6 +254,13 @@ impl TestApp {
         self.send(request).await
     }
 
+    /// Files the seed document as `group/request_id` (as the uploader); it must succeed.
+    pub async fn file_seed(&self, group: &str, request_id: &str) {
+        let query = format!("request_id={request_id}&telemetry_group={group}");
+        let filed = self.post_telemetry("uploader", &query, SEED).await;
+        assert_eq!(filed.status, StatusCode::OK, "{}", filed.body);
+    }
+
     pub async fn get(&self, user: &str, path: &str) -> Reply {
         let request = Request::get(path)
             .header("Authorization", basic(user, &password(user)))

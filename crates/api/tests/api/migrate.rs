@@ -35,14 +35,7 @@ pub(crate) async fn answers(app: &TestApp) -> Vec<Value> {
 pub(crate) async fn source() -> TestApp {
     let app = spawn(Kind::Local).await;
     for (group, id) in [("default", RUN_ID), ("perf", B), ("perf", C)] {
-        let filed = app
-            .post_telemetry(
-                "uploader",
-                &format!("request_id={id}&telemetry_group={group}"),
-                SEED,
-            )
-            .await;
-        assert_eq!(filed.status, StatusCode::OK, "{}", filed.body);
+        app.file_seed(group, id).await;
     }
     app.backend
         .objects

@@ -28,14 +28,7 @@ async fn put(app: &TestApp, user: &str, body: &str) -> Reply {
 /// Files `default/RUN_ID` and `perf/PERF_ID` now.
 async fn file_two_runs(app: &TestApp) {
     for (group, id) in [("default", RUN_ID), ("perf", PERF_ID)] {
-        let filed = app
-            .post_telemetry(
-                "uploader",
-                &format!("request_id={id}&telemetry_group={group}"),
-                SEED,
-            )
-            .await;
-        assert_eq!(filed.status, StatusCode::OK, "{}", filed.body);
+        app.file_seed(group, id).await;
     }
 }
 

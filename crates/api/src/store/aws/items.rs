@@ -26,7 +26,7 @@ pub(super) fn text(item: &Item, name: &str) -> String {
 }
 
 /// A number attribute of `item`, 0 when absent.
-fn number(item: &Item, name: &str) -> u64 {
+pub(super) fn number(item: &Item, name: &str) -> u64 {
     item.get(name)
         .and_then(|v| v.as_n().ok())
         .and_then(|n| n.parse::<u64>().ok())

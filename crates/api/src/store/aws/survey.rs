@@ -8,18 +8,10 @@ use std::collections::{BTreeMap, BTreeSet};
 use aws_sdk_dynamodb::types::AttributeValue;
 use krkn_telemetry_model::export::EXPORT_VERSION;
 
-use super::items::{EXPIRES_AT, Item, group_partition, s, text};
+use super::items::{EXPIRES_AT, Item, group_partition, number, s, text};
 use super::{AwsStore, explain, remote};
 use crate::store::StoreError;
 use crate::store::survey::{IndexedRun, RunEntryFacts};
-
-/// A number attribute, 0 when absent.
-fn number(item: &Item, name: &str) -> u64 {
-    item.get(name)
-        .and_then(|v| v.as_n().ok())
-        .and_then(|n| n.parse().ok())
-        .unwrap_or(0)
-}
 
 /// True when the item's `expires_at` has passed.
 fn expired(item: &Item, now: i64) -> bool {

@@ -18,6 +18,7 @@ use sha2::{Digest, Sha256};
 
 use super::LocalStore;
 use super::paths::{io, plain_key_path};
+use super::private_files;
 use crate::store::StoreError;
 
 /// The list of checksums in an export.
@@ -117,12 +118,7 @@ fn copy_hashed(from: &Path, to: &Path) -> Result<(String, u64), StoreError> {
         private_dir(parent)?;
     }
     let mut source = fs::File::open(from).map_err(io("open", from))?;
-    let mut target = fs::OpenOptions::new()
-        .write(true)
-        .create_new(true)
-        .mode_private()
-        .open(to)
-        .map_err(io("create", to))?;
+    let mut target = private_files::create_new(to).map_err(io("create", to))?;
     let mut hasher = Sha256::new();
     let mut buffer = vec![0u8; 256 * 1024];
     let mut size = 0u64;
@@ -137,17 +133,6 @@ fn copy_hashed(from: &Path, to: &Path) -> Result<(String, u64), StoreError> {
     }
     target.sync_all().map_err(io("sync", to))?;
     Ok((hex::encode(hasher.finalize()), size))
-}
-
-/// Files created owner-only.
-trait PrivateMode {
-    fn mode_private(&mut self) -> &mut Self;
-}
-
-impl PrivateMode for fs::OpenOptions {
-    fn mode_private(&mut self) -> &mut Self {
-        std::os::unix::fs::OpenOptionsExt::mode(self, 0o600)
-    }
 }
 
 /// The SHA-256 of a file, streamed.
@@ -244,7 +229,7 @@ impl LocalStore {
         drop(snapshot);
         sums.insert(0, format!("{}  {INDEX_FILE}", hash_file(&index)?));
         let list = staged.join(SUMS_FILE);
-        let mut file = fs::File::create(&list).map_err(io("create", &list))?;
+        let mut file = private_files::create_new(&list).map_err(io("create", &list))?;
         file.write_all((sums.join("\n") + "\n").as_bytes())
             .and_then(|()| file.sync_all())
             .map_err(io("write", &list))?;
